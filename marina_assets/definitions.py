@@ -1,0 +1,40 @@
+"""The code location: assembles the asset graph from the catalog and applies project policy."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from marina_assets.assets.backups import BACKUP_IO_MANAGER_KEY, backup_spec
+from marina_assets.assets.jobs import jobs
+from marina_assets.assets.staging import staging_assets
+from marina_assets.assets.warehouse import warehouse_assets
+from marina_assets.backups.io_manager import BackupIOManager
+from marina_assets.backups.store import S3BackupStore
+from marina_assets.catalog import SYSTEMS
+from marina_assets.resources import backup_store_from_env, warehouse_from_env
+
+
+def build_definitions() -> dg.Definitions:
+    store = backup_store_from_env()
+    warehouse = warehouse_from_env()
+    store_kind = "s3" if isinstance(store, S3BackupStore) else "file"
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
+    for system in SYSTEMS:
+        assets.append(backup_spec(system, store_kind=store_kind))
+        assets.append(staging_assets(system, warehouse_kind=warehouse.backend))
+        assets.append(warehouse_assets(system, warehouse_kind=warehouse.backend))
+    # DuckDB allows a single writing process per file: run steps in one process there.
+    executor = dg.in_process_executor if warehouse.backend == "duckdb" else dg.multiprocess_executor
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs(),
+        resources={
+            "warehouse": warehouse,
+            "backup_store": store,
+            BACKUP_IO_MANAGER_KEY: BackupIOManager(store=store),
+        },
+        executor=executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,29 @@
+"""Where local state lives and the few environment switches, read in one place.
+
+Everything has a working default so the embedded setup needs no configuration at all:
+`./.marina/` (or `$MARINA_HOME`) holds the backups folder, `warehouse.duckdb` and the Dagster
+home. Secrets are never read here; resources read them from the environment at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PARTITIONS_START = os.environ.get("MARINA_PARTITIONS_START", "2024-01-01")
+
+
+def marina_home() -> Path:
+    return Path(os.environ.get("MARINA_HOME", ".marina")).resolve()
+
+
+def backups_dir() -> Path:
+    return Path(os.environ.get("MARINA_BACKUP_DIR", str(marina_home() / "backups"))).resolve()
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get("MARINA_DUCKDB_PATH", str(marina_home() / "warehouse.duckdb"))).resolve()
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME", str(marina_home() / "dagster_home"))).resolve()

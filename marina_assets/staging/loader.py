@@ -1,0 +1,139 @@
+"""Stage one backup: consume a parser's events and replace each table's partition atomically.
+
+The whole backup is one transaction. New rows are written beside the date's previous rows
+(tagged with this run's id); at the end, each table that loaded cleanly drops the previous
+rows of the date and each table that failed drops its new ones. A crash or a truncated backup
+rolls everything back, so STG never shows half a backup as if it were complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from time import perf_counter
+
+from marina_assets.catalog import audit
+from marina_assets.catalog.model import Table
+from marina_assets.parsing.events import Batch, Failed, Finished, ParseEvent, Rejected, Reject, Reset, TableReport
+from marina_assets.warehouse import pipeline_log
+from marina_assets.warehouse.backend import Warehouse
+
+MAX_RAW_CHARS = 32_000
+
+
+@dataclass(frozen=True)
+class LoadPolicy:
+    max_reject_ratio: float = 0.01  # above this share of rejected records the table fails
+
+
+@dataclass
+class StagedTable:
+    table: Table
+    status: str = "loaded"  # loaded | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    missing_columns: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    member: str = ""
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _State:
+    result: StagedTable
+    rejects: list[Reject] = field(default_factory=list)
+    report: TableReport | None = None
+
+
+def load_backup(
+    wh: Warehouse,
+    *,
+    tables: Sequence[Table],
+    backup_date: date,
+    run_id: str,
+    events: Iterable[ParseEvent],
+    policy: LoadPolicy = LoadPolicy(),
+) -> dict[str, StagedTable]:
+    """Stage `tables` from `events`; returns a result per STG table name."""
+    started = datetime.now()
+    t0 = perf_counter()
+    states = {t.stg_name: _State(StagedTable(t)) for t in tables}
+    constants = {audit.BACKUP_DATE: backup_date, audit.LOAD_RUN_ID: run_id, audit.LOADED_AT: started}
+    try:
+        with wh.transaction():
+            for ev in events:
+                st = states.get(ev.table.stg_name)
+                if st is None:
+                    continue
+                if isinstance(ev, Batch):
+                    st.result.rows_loaded += wh.insert_arrow(ev.table.stg_name, ev.batch, constants)
+                elif isinstance(ev, Rejected):
+                    st.rejects.append(ev.reject)
+                elif isinstance(ev, Reset):
+                    _drop_run_rows(wh, ev.table, backup_date, run_id)
+                    st.rejects.clear()
+                    st.result.rows_loaded = 0
+                elif isinstance(ev, Failed):
+                    st.result.status, st.result.message = "failed", ev.message
+                elif isinstance(ev, Finished):
+                    st.report = ev.report
+            for st in states.values():
+                _settle(wh, st, backup_date, run_id, policy)
+                st.result.seconds = perf_counter() - t0
+                pipeline_log.log_staging(wh, st.result, backup_date, run_id, started)
+    except Exception as e:
+        # nothing of this backup was committed; record why, in a transaction of its own
+        with wh.transaction():
+            for st in states.values():
+                st.result.status, st.result.message = "failed", f"{type(e).__name__}: {e}"
+                st.result.rows_loaded = 0
+                pipeline_log.log_staging(wh, st.result, backup_date, run_id, started)
+        raise
+    return {name: st.result for name, st in states.items()}
+
+
+def _drop_run_rows(wh: Warehouse, table: Table, backup_date: date, run_id: str) -> None:
+    wh.execute(
+        f"DELETE FROM {table.stg_name} WHERE {audit.BACKUP_DATE} = {wh.dialect.bind('d')} "
+        f"AND {audit.LOAD_RUN_ID} = {wh.dialect.bind('r')}",
+        {"d": backup_date, "r": run_id},
+    )
+
+
+def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: LoadPolicy) -> None:
+    r, t = st.result, st.result.table
+    if st.report is not None:
+        r.rows_read, r.rows_rejected = st.report.rows_read, st.report.rows_rejected
+        r.missing_columns, r.extra_columns = st.report.missing_columns, st.report.extra_columns
+        r.member = st.report.member
+    elif r.status != "failed":
+        r.status, r.message = "failed", "the parser did not finish this table"
+    if r.status != "failed" and r.rows_read and r.rows_rejected / r.rows_read > policy.max_reject_ratio:
+        r.status = "failed"
+        r.message = (
+            f"{r.member}: {r.rows_rejected} of {r.rows_read} records rejected "
+            f"({r.rows_rejected / r.rows_read:.1%}), over the {policy.max_reject_ratio:.1%} limit; "
+            f"first: line {st.rejects[0].line}: {st.rejects[0].reason}"
+        )
+    b = wh.dialect.bind
+    if r.status == "failed":
+        _drop_run_rows(wh, t, backup_date, run_id)
+        r.rows_loaded = 0
+    else:
+        wh.execute(
+            f"DELETE FROM {t.stg_name} WHERE {audit.BACKUP_DATE} = {b('d')} "
+            f"AND {audit.LOAD_RUN_ID} <> {b('r')}",
+            {"d": backup_date, "r": run_id},
+        )
+        pipeline_log.clear_rejects(wh, t, backup_date, stage="parse")
+    pipeline_log.record_rejects(
+        wh,
+        t,
+        backup_date,
+        run_id,
+        "parse",
+        [(rj.member, rj.line, rj.raw[:MAX_RAW_CHARS], rj.reason[:4000]) for rj in st.rejects],
+    )

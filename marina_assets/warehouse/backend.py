@@ -1,0 +1,58 @@
+"""The one interface every warehouse engine implements: a handful of connection primitives.
+
+Everything above it — schema management, the staging loader, the merge — is written once
+against these primitives and the engine's `Dialect`; an engine adds only what it does
+natively fast (Arrow into DuckDB, COPY into PostgreSQL, array binds into Oracle).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+
+from marina_assets.warehouse.dialects import Dialect
+
+
+# named parameters (`dialect.bind(name)` in the SQL) or none
+Params = Mapping[str, Any] | None
+
+
+class Warehouse(ABC):
+    dialect: Dialect
+    temp_table_prefix: str = "CREATE TEMP TABLE"  # how a transaction-scoped scratch table is made
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = None) -> int:
+        """Run one statement; return the number of rows it changed (-1 when unknown)."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def insert_arrow(self, table_name: str, batch: pa.RecordBatch, constants: dict[str, Any]) -> int:
+        """Bulk-insert a record batch (its column names = target columns) plus constant columns."""
+
+    @abstractmethod
+    def insert_rows(self, table_name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit on normal exit, roll back on any exception."""
+
+    @abstractmethod
+    def existing_columns(self, table_name: str) -> set[str] | None:
+        """Upper-case column names of a table, or None when it does not exist."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,94 @@
+"""What differs between warehouse engines, declared as data plus a few functions.
+
+A `Dialect` carries the physical type for each logical catalog type and the handful of SQL
+spellings that really differ (NULL-safe comparison, current timestamp, bind markers). DDL and
+merge SQL are generated from it; the pipeline never branches on the engine's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from marina_assets.catalog.model import ColumnType, Kind
+
+
+def _distinct_standard(a: str, b: str, _type: ColumnType) -> str:
+    return f"{a} IS DISTINCT FROM {b}"
+
+
+def _distinct_oracle(a: str, b: str, type_: ColumnType) -> str:
+    # DECODE treats two NULLs as equal, unlike `=`; CLOBs cannot go through DECODE.
+    if type_.kind is Kind.TEXT:
+        return (
+            f"(({a} IS NULL AND {b} IS NOT NULL) OR ({a} IS NOT NULL AND {b} IS NULL) "
+            f"OR DBMS_LOB.COMPARE({a}, {b}) <> 0)"
+        )
+    return f"DECODE({a}, {b}, 0, 1) = 1"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    types: Mapping[Kind, str]  # format strings over length / precision / scale
+    distinct: Callable[[str, str, ColumnType], str]  # SQL that is true when a and b differ
+    now: str  # current timestamp expression
+    bind: Callable[[str], str]  # parameter name -> named bind marker
+    text_key_allowed: bool = True
+
+    def column_type(self, type_: ColumnType) -> str:
+        return self.types[type_.kind].format(
+            length=type_.length, precision=type_.precision, scale=type_.scale
+        )
+
+
+DUCKDB = Dialect(
+    name="duckdb",
+    types={
+        Kind.INTEGER: "BIGINT",
+        Kind.DECIMAL: "DECIMAL({precision},{scale})",
+        Kind.VARCHAR: "VARCHAR({length})",
+        Kind.TEXT: "VARCHAR",
+        Kind.DATE: "DATE",
+        Kind.TIMESTAMP: "TIMESTAMP",
+        Kind.BOOLEAN: "BOOLEAN",
+    },
+    distinct=_distinct_standard,
+    now="CURRENT_TIMESTAMP::TIMESTAMP",
+    bind=lambda name: f"${name}",
+)
+
+POSTGRES = Dialect(
+    name="postgres",
+    types={
+        Kind.INTEGER: "BIGINT",
+        Kind.DECIMAL: "NUMERIC({precision},{scale})",
+        Kind.VARCHAR: "VARCHAR({length})",
+        Kind.TEXT: "TEXT",
+        Kind.DATE: "DATE",
+        Kind.TIMESTAMP: "TIMESTAMP",
+        Kind.BOOLEAN: "BOOLEAN",
+    },
+    distinct=_distinct_standard,
+    now="LOCALTIMESTAMP",
+    bind=lambda name: f"%({name})s",
+)
+
+ORACLE = Dialect(
+    name="oracle",
+    types={
+        Kind.INTEGER: "NUMBER(19)",
+        Kind.DECIMAL: "NUMBER({precision},{scale})",
+        Kind.VARCHAR: "VARCHAR2({length} CHAR)",
+        Kind.TEXT: "CLOB",
+        Kind.DATE: "DATE",
+        Kind.TIMESTAMP: "TIMESTAMP",
+        Kind.BOOLEAN: "NUMBER(1)",
+    },
+    distinct=_distinct_oracle,
+    now="LOCALTIMESTAMP",
+    bind=lambda name: f":{name}",
+    text_key_allowed=False,
+)
+
+DIALECTS: Mapping[str, Dialect] = {d.name: d for d in (DUCKDB, POSTGRES, ORACLE)}
