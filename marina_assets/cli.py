@@ -1,8 +1,8 @@
 """`marina-etl`: what an operator needs outside the Dagster UI.
 
-    marina-etl sample-data --start 2025-11-15 --days 3 --scale 1 --out DIR|s3://bucket/prefix
-    marina-etl demo [--days 3] [--scale 0.2]      generate backups and run them through Dagster
-    marina-etl summary [--date D]                  per-table counts from the load log
+marina-etl sample-data --start 2025-11-15 --days 3 --scale 1 --out DIR|s3://bucket/prefix
+marina-etl demo [--days 3] [--scale 0.2]      generate backups and run them through Dagster
+marina-etl summary [--date D]                  per-table counts from the load log
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     from marina_assets.sample_data import generate, write_snapshots
 
     start = date.fromisoformat(args.start)
-    written = write_snapshots(generate(start=start, days=args.days, scale=args.scale, seed=args.seed), args.out)
+    written = write_snapshots(
+        generate(start=start, days=args.days, scale=args.scale, seed=args.seed), args.out
+    )
     for path in written:
         print(path)
     return 0
@@ -36,7 +38,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     print(f"marina-etl demo: MARINA_HOME={home}")
     print(f"generating {args.days} days of sample backups ({start} .. {end}, scale {args.scale})")
-    write_snapshots(generate(start=start, days=args.days, scale=args.scale, seed=args.seed), str(settings.backups_dir()))
+    write_snapshots(
+        generate(start=start, days=args.days, scale=args.scale, seed=args.seed), str(settings.backups_dir())
+    )
 
     import dagster as dg
 
@@ -65,13 +69,29 @@ def _print_summary(run_ids: Sequence[str] | None = None, backup_date: str | None
     from marina_assets.resources import warehouse_from_env
 
     with warehouse_from_env().open() as wh:
-        rows = load_summary(wh, run_ids=run_ids, backup_date=date.fromisoformat(backup_date) if backup_date else None)
+        rows = load_summary(
+            wh, run_ids=run_ids, backup_date=date.fromisoformat(backup_date) if backup_date else None
+        )
     header = ("date", "table", "loaded", "rejected", "inserted", "updated", "deleted", "revived", "live")
     widths = (10, 30, 8, 8, 8, 8, 8, 8, 8)
     print()
-    print("  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
+    print(
+        "  ".join(
+            h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
     for r in rows:
-        cells = (str(r.backup_date), r.table, r.loaded, r.rejected, r.inserted, r.updated, r.deleted, r.revived, r.live)
+        cells = (
+            str(r.backup_date),
+            r.table,
+            r.loaded,
+            r.rejected,
+            r.inserted,
+            r.updated,
+            r.deleted,
+            r.revived,
+            r.live,
+        )
         print(
             "  ".join(
                 str(c).ljust(w) if i < 2 else str(c).rjust(w)
@@ -86,7 +106,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="marina-etl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="marina-etl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("sample-data", help="write generated backups in the real formats")
@@ -97,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="a folder or s3://bucket/prefix")
     s.set_defaults(func=_cmd_sample_data)
 
-    d = sub.add_parser("demo", help="generate sample backups and materialize them, in date order, into DuckDB")
+    d = sub.add_parser(
+        "demo", help="generate sample backups and materialize them, in date order, into DuckDB"
+    )
     d.add_argument("--days", type=int, default=3)
     d.add_argument("--end", help="last backup date (default: today)")
     d.add_argument("--scale", type=float, default=1.0)

@@ -6,7 +6,6 @@
 - Warehouse: `MARINA_WAREHOUSE` (default `duckdb`, at `$MARINA_HOME/warehouse.duckdb`).
 """
 
-
 import os
 from collections.abc import Callable
 

@@ -18,7 +18,8 @@ def jobs() -> list[dg.UnresolvedAssetJobDefinition]:
     out = [
         dg.define_asset_job(
             ALL_JOB,
-            selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*(group(s, "backups") for s in SYSTEMS)),
+            selection=dg.AssetSelection.all()
+            - dg.AssetSelection.groups(*(group(s, "backups") for s in SYSTEMS)),
             description="Stage and merge every table of every source for a backup date.",
         )
     ]

@@ -29,7 +29,9 @@ def column_schema(table: Table, physical: TableDef) -> dg.TableSchema:
                 name=c.name,
                 type=str(c.type),
                 description=desc,
-                constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=physical.primary_key == (c.name,)),
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.nullable, unique=physical.primary_key == (c.name,)
+                ),
             )
         )
     return dg.TableSchema(columns=cols)

@@ -4,7 +4,6 @@ A run parses the backup once for all selected tables, so selecting 3 tables in t
 and a full run is one step per source, not one per table.
 """
 
-
 from datetime import date
 from typing import Any
 
@@ -66,7 +65,10 @@ def staging_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsDef
         pool=f"marina_warehouse_{warehouse_kind}",
     )
     def _staging(
-        context: dg.AssetExecutionContext, config: StagingConfig, warehouse: WarehouseResource, backup: BackupHandle
+        context: dg.AssetExecutionContext,
+        config: StagingConfig,
+        warehouse: WarehouseResource,
+        backup: BackupHandle,
     ):
         tables = [by_key[k] for k in by_key if k in context.selected_asset_keys]
         backup_date = date.fromisoformat(context.partition_key)

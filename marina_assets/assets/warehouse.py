@@ -4,7 +4,6 @@ DW assets backfill in a single run and apply the dates of the range in ascending
 5-day backfill gives exactly the DW of five sequential daily runs.
 """
 
-
 from datetime import date
 from typing import Any
 

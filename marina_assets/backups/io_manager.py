@@ -4,7 +4,6 @@ It hands the consumer a `BackupHandle`, never parsed data: the staging asset str
 object through a parser, so a backup is never held in memory whole.
 """
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,8 @@ class BackupIOManager(dg.ConfigurableIOManager):
                 description=f"no {system_code} backup for {backup_date} in {self.store.describe()}",
                 allow_retries=False,
             )
-        context.log.info(f"{system_code} backup for {backup_date}: {obj.key} ({obj.size:,} bytes, etag {obj.etag})")
+        context.log.info(
+            f"{system_code} backup for {backup_date}: {obj.key} ({obj.size:,} bytes, etag {obj.etag})"
+        )
         context.add_input_metadata({"object": obj.key, "bytes": obj.size, "etag": obj.etag})
         return BackupHandle(self.store, obj)

@@ -5,7 +5,6 @@ S3 goes through dagster-aws's `S3Resource`, so any S3-compatible endpoint works;
 come from the standard AWS environment/instance chain and are never part of the config.
 """
 
-
 import os
 import tempfile
 from abc import abstractmethod
@@ -17,8 +16,8 @@ from typing import BinaryIO
 
 import dagster as dg
 
-from marina_assets.catalog import system as catalog_system
 from marina_assets.backups.naming import BackupObject, latest_per_date, parse_name
+from marina_assets.catalog import system as catalog_system
 
 
 class BackupStore(dg.ConfigurableResource):
@@ -89,7 +88,7 @@ class S3BackupStore(BackupStore):
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
-    def _client(self):  # noqa: ANN202 - boto3 clients are untyped
+    def _client(self):
         from dagster_aws.s3 import S3Resource
 
         return S3Resource(endpoint_url=self.endpoint_url, region_name=self.region_name).get_client()

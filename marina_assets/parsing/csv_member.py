@@ -18,7 +18,16 @@ import pyarrow.csv as pacsv
 
 from marina_assets.catalog.model import Table
 from marina_assets.parsing.csv_tokenizer import CsvRecord, iter_records
-from marina_assets.parsing.events import Batch, Failed, Finished, ParseEvent, Rejected, Reject, Reset, TableReport
+from marina_assets.parsing.events import (
+    Batch,
+    Failed,
+    Finished,
+    ParseEvent,
+    Reject,
+    Rejected,
+    Reset,
+    TableReport,
+)
 from marina_assets.parsing.typing import type_batch
 
 BATCH_ROWS = 65_536
@@ -76,7 +85,9 @@ def read_csv_member(
     present = set(mapping.values())
     missing_keys = [c.source for c in table.key_columns if c.name not in present]
     if missing_keys:
-        yield Failed(table, f"{member}: primary key column(s) {', '.join(missing_keys)} missing from the header")
+        yield Failed(
+            table, f"{member}: primary key column(s) {', '.join(missing_keys)} missing from the header"
+        )
         return
     report.missing_columns = [c.source for c in table.columns if c.name not in present]
     header_lines = 1 + header.raw.count(b"\n") + header.raw.count(b"\r") - header.raw.count(b"\r\n")
@@ -166,8 +177,12 @@ def _fast(
                 stop = min(start + batch_rows, rb.num_rows)
                 part = {k: v.slice(start, stop - start) for k, v in cells.items()}
                 yield from _emit(
-                    table, member, part, lines.slice(start, stop - start),
-                    lambda i, start=start: render(start + i), report,
+                    table,
+                    member,
+                    part,
+                    lines.slice(start, stop - start),
+                    lambda i, start=start: render(start + i),
+                    report,
                 )
         if skipped:
             raise _FastPathGaveUp
@@ -223,8 +238,12 @@ def _flush(
     cells = {name: pa.array([v[i] for _, v in pending], pa.string()) for i, name in mapping.items()}
     lines = pa.array([r.line for r, _ in pending], pa.int64())
     yield from _emit(
-        table, member, cells, lines,
-        lambda i: pending[i][0].raw.decode("utf-8", errors="backslashreplace"), report,
+        table,
+        member,
+        cells,
+        lines,
+        lambda i: pending[i][0].raw.decode("utf-8", errors="backslashreplace"),
+        report,
     )
 
 

@@ -25,8 +25,8 @@ from marina_assets.parsing.events import (
     Failed,
     Finished,
     ParseEvent,
-    Rejected,
     Reject,
+    Rejected,
     TableReport,
 )
 from marina_assets.parsing.typing import type_batch
@@ -56,7 +56,17 @@ _INSERT = re.compile(
 )
 _CREATE = re.compile(rb"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:" + _IDENT + rb")\s*\(", re.I | re.S)
 _COLUMN_NAME = re.compile(rb"\s*(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))")
-_NOT_COLUMNS = {b"PRIMARY", b"KEY", b"UNIQUE", b"INDEX", b"CONSTRAINT", b"FULLTEXT", b"SPATIAL", b"FOREIGN", b"CHECK"}
+_NOT_COLUMNS = {
+    b"PRIMARY",
+    b"KEY",
+    b"UNIQUE",
+    b"INDEX",
+    b"CONSTRAINT",
+    b"FULLTEXT",
+    b"SPATIAL",
+    b"FOREIGN",
+    b"CHECK",
+}
 
 
 def create_table_columns(stmt: bytes) -> list[str]:
@@ -104,9 +114,7 @@ def _ident(m: re.Match[bytes], quoted: int, bare: int) -> str:
 
 
 _SPECIAL = re.compile(rb"['\"`;]|--|#|/\*")
-_STRING_END = {
-    q: re.compile(rb"(?:[^" + q + rb"\\]|\\.)*" + q, re.S) for q in (b"'", b'"', b"`")
-}
+_STRING_END = {q: re.compile(rb"(?:[^" + q + rb"\\]|\\.)*" + q, re.S) for q in (b"'", b'"', b"`")}
 _LEADING_NOISE = re.compile(rb"(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 
 

@@ -137,7 +137,7 @@ def _fast_cast(values: pa.Array, t: ColumnType) -> pa.Array:
         low = pc.utf8_lower(values)
         is_true = pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
         is_false = pc.is_in(low, value_set=pa.array(sorted(_FALSE)))
-        if not pc.all(pc.or_(pc.or_(is_true, is_false), pc.is_null(values))).as_py() in (True, None):
+        if pc.all(pc.or_(pc.or_(is_true, is_false), pc.is_null(values))).as_py() not in (True, None):
             raise pa.ArrowInvalid("unrecognised boolean")
         return pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), is_true)
     if t.kind is Kind.DECIMAL:
@@ -145,12 +145,12 @@ def _fast_cast(values: pa.Array, t: ColumnType) -> pa.Array:
         rounded = pc.round(wide, ndigits=t.scale or 0, round_mode="half_to_even")
         return pc.cast(rounded, arrow_type(t))
     if t.kind is Kind.INTEGER:
-        if not pc.all(pc.match_substring_regex(values, r"^[-+]?\d+$")).as_py() in (True, None):
+        if pc.all(pc.match_substring_regex(values, r"^[-+]?\d+$")).as_py() not in (True, None):
             raise pa.ArrowInvalid("not an integer")
         return pc.cast(values, pa.int64())
     if t.kind is Kind.DATE:
         # `2025-01-02 00:00:00` from a datetime export must not slip through as a date
-        if not pc.all(pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")).as_py() in (True, None):
+        if pc.all(pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")).as_py() not in (True, None):
             raise pa.ArrowInvalid("not an ISO date")
         return pc.cast(values, pa.date32())
     return pc.cast(values, arrow_type(t))

@@ -15,7 +15,16 @@ from time import perf_counter
 
 from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
-from marina_assets.parsing.events import Batch, Failed, Finished, ParseEvent, Rejected, Reject, Reset, TableReport
+from marina_assets.parsing.events import (
+    Batch,
+    Failed,
+    Finished,
+    ParseEvent,
+    Reject,
+    Rejected,
+    Reset,
+    TableReport,
+)
 from marina_assets.warehouse import pipeline_log
 from marina_assets.warehouse.backend import Warehouse
 

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from marina_assets.warehouse.dialects import Dialect
 
-
 # named parameters (`dialect.bind(name)` in the SQL) or none
 Params = Mapping[str, Any] | None
 

@@ -35,7 +35,9 @@ def _keys_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in table.primary_key)
 
 
-def merge_statements(dialect: Dialect, table: Table, *, temp_prefix: str = "CREATE TEMP TABLE") -> MergeStatements:
+def merge_statements(
+    dialect: Dialect, table: Table, *, temp_prefix: str = "CREATE TEMP TABLE"
+) -> MergeStatements:
     d = dialect.bind("backup_date")
     cols = ", ".join(table.column_names)
     pk = ", ".join(table.primary_key)
@@ -45,7 +47,9 @@ def merge_statements(dialect: Dialect, table: Table, *, temp_prefix: str = "CREA
         f"ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {audit.SOURCE_LINE} DESC) AS RN_ "
         f"FROM {stg} WHERE {audit.BACKUP_DATE} = {d}"
     )
-    snapshot = f"{temp_prefix} {SNAPSHOT} AS SELECT {cols}, {audit.SOURCE_LINE} FROM ({ranked}) r WHERE RN_ = 1"
+    snapshot = (
+        f"{temp_prefix} {SNAPSHOT} AS SELECT {cols}, {audit.SOURCE_LINE} FROM ({ranked}) r WHERE RN_ = 1"
+    )
     duplicates = (
         f"SELECT {', '.join('r.' + k for k in table.primary_key)}, r.{audit.SOURCE_LINE}, "
         f"s.{audit.SOURCE_LINE} FROM ({ranked}) r JOIN {SNAPSHOT} s ON {_keys_match(table, 'r', 's')} "
@@ -67,11 +71,18 @@ def merge_statements(dialect: Dialect, table: Table, *, temp_prefix: str = "CREA
         f"WHERE {_keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 0 AND ({differs or 'FALSE'})"
     )
     audit_cols = ", ".join(
-        (audit.INSERTED_DATE, audit.UPDATED_DATE, audit.CHANGED_BACKUP_DATE, audit.IS_DELETED, audit.DELETED_DATE)
+        (
+            audit.INSERTED_DATE,
+            audit.UPDATED_DATE,
+            audit.CHANGED_BACKUP_DATE,
+            audit.IS_DELETED,
+            audit.DELETED_DATE,
+        )
     )
     insert = (
         f"INSERT INTO {dw} ({cols}, {audit_cols}) "
-        f"SELECT {', '.join('s.' + c for c in table.column_names)}, {dialect.now}, {dialect.now}, {d}, 0, NULL "
+        f"SELECT {', '.join('s.' + c for c in table.column_names)}, "
+        f"{dialect.now}, {dialect.now}, {d}, 0, NULL "
         f"FROM {SNAPSHOT} s WHERE NOT EXISTS (SELECT 1 FROM {dw} t WHERE {_keys_match(table, 't', 's')})"
     )
     missing = f"NOT EXISTS (SELECT 1 FROM {SNAPSHOT} s WHERE {_keys_match(table, 's', dw)})"

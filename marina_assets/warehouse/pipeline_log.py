@@ -106,5 +106,7 @@ def watermark(wh: Warehouse, table: Table) -> date | None:
 
 
 def set_watermark(wh: Warehouse, table: Table, backup_date: date) -> None:
-    wh.execute(f"DELETE FROM {WATERMARKS.name} WHERE TABLE_NAME = {wh.dialect.bind('t')}", {"t": table.dw_name})
+    wh.execute(
+        f"DELETE FROM {WATERMARKS.name} WHERE TABLE_NAME = {wh.dialect.bind('t')}", {"t": table.dw_name}
+    )
     wh.insert_rows(WATERMARKS.name, WATERMARKS.column_names, [(table.dw_name, backup_date, datetime.now())])

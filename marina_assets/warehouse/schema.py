@@ -6,7 +6,14 @@ from collections.abc import Iterable
 
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse.backend import Warehouse
-from marina_assets.warehouse.ddl import PIPELINE_TABLES, TableDef, add_column_sql, create_table_sql, dw_def, stg_def
+from marina_assets.warehouse.ddl import (
+    PIPELINE_TABLES,
+    TableDef,
+    add_column_sql,
+    create_table_sql,
+    dw_def,
+    stg_def,
+)
 
 
 def table_defs(tables: Iterable[Table]) -> list[TableDef]:

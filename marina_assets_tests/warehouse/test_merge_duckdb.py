@@ -44,7 +44,8 @@ def _stage(wh: DuckDBWarehouse, day: date, rows: list[tuple], run: str | None = 
 
 def _dw(wh: DuckDBWarehouse) -> dict[int, tuple]:
     rows = wh.fetchall(
-        "SELECT ID, NAME, PRICE, SEEN, ACTIVE, IS_DELETED, DELETED_DATE, CHANGED_BACKUP_DATE FROM DW_MOLO_WIDGETS"
+        "SELECT ID, NAME, PRICE, SEEN, ACTIVE, IS_DELETED, DELETED_DATE, CHANGED_BACKUP_DATE "
+        "FROM DW_MOLO_WIDGETS"
     )
     return {r[0]: r[1:] for r in rows}
 
@@ -59,18 +60,38 @@ def wh(tmp_path: Path):
 
 def test_insert_update_null_flips_delete_revive(wh: DuckDBWarehouse) -> None:
     d1, d2, d3 = D0, D0 + timedelta(1), D0 + timedelta(2)
-    _stage(wh, d1, [(1, "a", Decimal("1.00"), D0, True), (2, "b", None, None, False), (3, "c", Decimal("3"), D0, None)])
+    _stage(
+        wh,
+        d1,
+        [(1, "a", Decimal("1.00"), D0, True), (2, "b", None, None, False), (3, "c", Decimal("3"), D0, None)],
+    )
     r1 = merge_table(wh, T, d1, "r1")
     assert (r1.inserted, r1.updated, r1.deleted, r1.revived) == (3, 0, 0, 0)
 
     # 1: value -> NULL; 2: NULL -> value; 3 deleted; 4 new
-    _stage(wh, d2, [(1, None, Decimal("1.00"), D0, True), (2, "b", Decimal("2.50"), None, False), (4, "d", None, None, None)])
+    _stage(
+        wh,
+        d2,
+        [
+            (1, None, Decimal("1.00"), D0, True),
+            (2, "b", Decimal("2.50"), None, False),
+            (4, "d", None, None, None),
+        ],
+    )
     r2 = merge_table(wh, T, d2, "r2")
     assert (r2.inserted, r2.updated, r2.deleted, r2.revived) == (1, 2, 1, 0)
 
     # 3 comes back unchanged; 1 unchanged; 2 unchanged; 4 unchanged
-    _stage(wh, d3, [(1, None, Decimal("1.00"), D0, True), (2, "b", Decimal("2.50"), None, False),
-                    (3, "c", Decimal("3"), D0, None), (4, "d", None, None, None)])
+    _stage(
+        wh,
+        d3,
+        [
+            (1, None, Decimal("1.00"), D0, True),
+            (2, "b", Decimal("2.50"), None, False),
+            (3, "c", Decimal("3"), D0, None),
+            (4, "d", None, None, None),
+        ],
+    )
     r3 = merge_table(wh, T, d3, "r3")
     assert (r3.inserted, r3.updated, r3.deleted, r3.revived) == (0, 0, 0, 1)
 
@@ -105,7 +126,9 @@ def test_soft_deleted_row_keeps_values_and_dates(wh: DuckDBWarehouse) -> None:
 
 
 def test_duplicate_keys_last_line_wins_and_losers_are_rejected(wh: DuckDBWarehouse) -> None:
-    _stage(wh, D0, [(1, "first", None, None, None), (2, "x", None, None, None), (1, "second", None, None, None)])
+    _stage(
+        wh, D0, [(1, "first", None, None, None), (2, "x", None, None, None), (1, "second", None, None, None)]
+    )
     r = merge_table(wh, T, D0, "r1")
     assert r.duplicates == 1 and r.inserted == 2
     assert _dw(wh)[1][0] == "second"
