@@ -26,6 +26,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check marina_assets marina_assets_tests benchmarks
 	$(BIN)/ruff format --check marina_assets marina_assets_tests benchmarks
 
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+
 ui: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.marina/dagster_home $(BIN)/dagster dev -w workspace.yaml
 

@@ -81,7 +81,7 @@ def staging_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsDef
                         wh,
                         tables=tables,
                         backup_date=backup_date,
-                        run_id=context.run_id,
+                        run_id=context.run.run_id,
                         events=parse(stream, backup.obj.key, tables),
                         policy=LoadPolicy(max_reject_ratio=config.max_reject_ratio),
                     )

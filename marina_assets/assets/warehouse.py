@@ -75,7 +75,7 @@ def warehouse_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsD
             ensure_schema(wh, tables)
             for d in dates:
                 for t in tables:
-                    r = merge_table(wh, t, d, context.run_id, policy)
+                    r = merge_table(wh, t, d, context.run.run_id, policy)
                     per_table[t.dw_name].append(r)
                     if r.status != "merged" or r.deletes_held:
                         context.log.warning(f"{t.dw_name} {d}: {r.status}. {r.message}")

@@ -44,8 +44,8 @@ class Warehouse(ABC):
         """Commit on normal exit, roll back on any exception."""
 
     @abstractmethod
-    def existing_columns(self, table_name: str) -> set[str] | None:
-        """Upper-case column names of a table, or None when it does not exist."""
+    def existing_columns(self) -> dict[str, set[str]]:
+        """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -76,12 +76,15 @@ class DuckDBWarehouse(Warehouse):
         finally:
             self._in_txn = False
 
-    def existing_columns(self, table_name: str) -> set[str] | None:
+    def existing_columns(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
         rows = self.con.execute(
-            "SELECT upper(column_name) FROM information_schema.columns WHERE upper(table_name) = $t",
-            {"t": table_name.upper()},
+            "SELECT upper(table_name), upper(column_name) FROM duckdb_columns() "
+            "WHERE schema_name = current_schema() AND database_name = current_database()"
         ).fetchall()
-        return {r[0] for r in rows} or None
+        for table_name, column in rows:
+            out.setdefault(table_name, set()).add(column)
+        return out
 
     def close(self) -> None:
         self.con.close()

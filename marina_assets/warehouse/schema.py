@@ -26,8 +26,9 @@ def table_defs(tables: Iterable[Table]) -> list[TableDef]:
 def ensure_schema(wh: Warehouse, tables: Iterable[Table]) -> list[str]:
     """Bring the warehouse up to the catalog; returns the statements it ran."""
     ran: list[str] = []
+    present = wh.existing_columns()
     for td in table_defs(tables):
-        existing = wh.existing_columns(td.name)
+        existing = present.get(td.name)
         if existing is None:
             sql = create_table_sql(wh.dialect, td)
             wh.execute(sql)

@@ -1,0 +1,58 @@
+"""Shared shape of every benchmark line: one JSON object per measurement on stdout.
+
+    {"name": ..., "rows_per_s": ..., "mb_per_s": ..., "peak_rss_mb": ..., "cores": ...,
+     "baseline": <name of the peer>, "speedup": <ours / baseline>}
+
+Benchmarks run each measured function in a fresh child process so `peak_rss_mb` is that
+function's own high-water mark, not the harness's.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _child(fn: Callable[[], dict[str, Any]], queue: mp.Queue) -> None:
+    t0 = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t0
+    out.setdefault("seconds", seconds)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    queue.put(out)
+
+
+def measure(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run `fn` in a child process; it returns at least `rows` and/or `bytes` (and may time itself)."""
+    ctx = mp.get_context("fork")
+    queue: mp.Queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def emit(
+    name: str, m: dict[str, Any], *, baseline: str | None = None, baseline_rate: float | None = None
+) -> dict:
+    seconds = float(m["seconds"])
+    line: dict[str, Any] = {"name": name, "cores": os.cpu_count(), "seconds": round(seconds, 3)}
+    if "rows" in m:
+        line["rows"] = m["rows"]
+        line["rows_per_s"] = round(m["rows"] / seconds)
+    if "bytes" in m:
+        line["mb"] = round(m["bytes"] / 1e6, 1)
+        line["mb_per_s"] = round(m["bytes"] / 1e6 / seconds, 1)
+    line["peak_rss_mb"] = m.get("peak_rss_mb")
+    if baseline is not None and baseline_rate:
+        rate = line.get("rows_per_s") or line.get("mb_per_s")
+        line["baseline"] = baseline
+        line["speedup"] = round(rate / baseline_rate, 2)
+    print(json.dumps(line), flush=True)
+    return line

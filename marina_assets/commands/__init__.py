@@ -1,0 +1,1 @@
+"""Sub-commands of `marina-etl`, one module each with `register(subparsers)`."""
