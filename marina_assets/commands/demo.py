@@ -28,7 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
-    settings.dagster_home().mkdir(parents=True, exist_ok=True)
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        # the local default: SQLite storage under DAGSTER_HOME (deploy/ has the production one)
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     end = date.fromisoformat(args.end) if args.end else date.today()
     start = end - timedelta(days=args.days - 1)
     from marina_assets.sample_data import generate, write_snapshots
@@ -49,7 +53,11 @@ def run_demo(args: argparse.Namespace) -> int:
     for i in range(args.days):
         day = (start + timedelta(days=i)).isoformat()
         print(f"materializing {day} ...", flush=True)
-        result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
+        # the per-event DEBUG stream buries the summary; the UI keeps the full event log
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        result = job.execute_in_process(
+            partition_key=day, instance=instance, raise_on_error=False, run_config=quiet
+        )
         run_ids.append(result.run_id)
         if not result.success:
             print(f"run {result.run_id} for {day} failed; see the Dagster UI", file=sys.stderr)
