@@ -75,7 +75,10 @@ class LocalBackupStore(BackupStore):
 
 
 class S3BackupStore(BackupStore):
-    """Backups in `s3://bucket/prefix`; a system may live in a bucket of its own (legacy layout)."""
+    """Backups in `s3://bucket/prefix`; a system may live in a bucket of its own (legacy layout).
+
+    A per-system location is `bucket` or `bucket/prefix`; it replaces both bucket and prefix.
+    """
 
     bucket: str
     prefix: str = ""
@@ -93,15 +96,19 @@ class S3BackupStore(BackupStore):
 
         return S3Resource(endpoint_url=self.endpoint_url, region_name=self.region_name).get_client()
 
-    def _bucket_for(self, system_code: str) -> str:
+    def _location(self, system_code: str) -> tuple[str, str]:
         override = {"MOLO": self.molo_bucket, "STELLAR": self.stellar_bucket, "NS": self.netsuite_bucket}
-        return override.get(catalog_system(system_code).code) or self.bucket
+        own = override.get(catalog_system(system_code).code)
+        if not own:
+            return self.bucket, self.prefix
+        bucket, _, prefix = own.partition("/")
+        return bucket, prefix
 
     def list_objects(self, system_code: str) -> list[BackupObject]:
         system = catalog_system(system_code)
-        bucket = self._bucket_for(system.code)
+        bucket, prefix = self._location(system.code)
         out = []
-        pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self.prefix)
+        pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for page in pages:
             for item in page.get("Contents", []):
                 parsed = parse_name(system, item["Key"])
@@ -124,6 +131,6 @@ class S3BackupStore(BackupStore):
     def open(self, obj: BackupObject) -> Iterator[BinaryIO]:
         # spooled to a temporary file: bounded memory, and ZIP members need seeking
         with tempfile.TemporaryFile(dir=os.environ.get("MARINA_TMP_DIR")) as tmp:
-            self._client().download_fileobj(self._bucket_for(obj.system), obj.key, tmp)
+            self._client().download_fileobj(self._location(obj.system)[0], obj.key, tmp)
             tmp.seek(0)
             yield tmp
