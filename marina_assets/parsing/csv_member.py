@@ -51,8 +51,10 @@ def _render(values: list[str | None]) -> str:
 
 
 def _newlines_per_row(columns: list[pa.Array]) -> pa.Array:
-    extra = pa.array([0] * (len(columns[0]) if columns else 0), pa.int64())
+    extra = pa.repeat(pa.scalar(0, pa.int64()), len(columns[0]) if columns else 0)
     for c in columns:
+        if not (pc.any(pc.match_substring(c, "\n")).as_py() or pc.any(pc.match_substring(c, "\r")).as_py()):
+            continue  # most columns hold no line break: one pass instead of three
         lf = pc.fill_null(pc.count_substring(c, "\n"), 0)
         cr = pc.fill_null(pc.count_substring(c, "\r"), 0)
         crlf = pc.fill_null(pc.count_substring(c, "\r\n"), 0)

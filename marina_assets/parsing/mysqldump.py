@@ -1,18 +1,27 @@
-"""Stellar backups: a gzipped mysqldump, read as bytes and never executed.
+"""Stellar backups: a (gzipped) mysqldump / mariadb-dump, typed by the catalog for staging.
 
-Statements are split on `;` outside quotes and comments, so nothing depends on mysqldump's
-habit of one statement per line. CREATE TABLE gives each table's column order; INSERT
-statements (extended or not, with or without a column list) give the rows. String literals
-are unescaped with MySQL's rules. A dump whose gzip stream or last statement is cut off is an
-error for the whole backup: the loader then commits nothing of it.
+Layers: `sql_splitter` (statements, DELIMITER-aware) -> `mysqldump_raw` (CREATE TABLE, USE,
+INSERT events) -> here, the catalog layer: each INSERT's VALUES list becomes text cells
+(`mysqldump_fast` through Arrow's CSV reader when it can prove the result exact, otherwise the
+exact tokenizer `sql_values`), which `typing.type_batch` converts to the catalog's types,
+quarantining what does not convert.
+
+Column order of an INSERT comes from, in this order: its own column list (`--complete-insert`),
+the dump's CREATE TABLE, the schema-only dump passed as `schema` (`--no-create-info` dumps),
+else the catalog's column order. Catalog tables match dump tables by name; a name present in
+two databases of the dump is ambiguous and fails that table. An incomplete dump (truncated
+gzip, a statement cut off, the `-- Dump completed` trailer missing) raises `BackupError`.
+
+Concurrency, for speed with bounded memory: decompression runs a few chunks ahead in a thread
+(`limits.ThreadedReader`) and Arrow parses up to two 16 MB chunks in another (`_Pipeline`);
+both release the GIL while this thread splits statements. Rows leave in file order per table.
 """
 
 from __future__ import annotations
 
-import gzip
-import re
-import zlib
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -29,283 +38,288 @@ from marina_assets.parsing.events import (
     Rejected,
     TableReport,
 )
-from marina_assets.parsing.typing import type_batch
+from marina_assets.parsing.limits import DEFAULT_LIMITS, ArchiveLimits, ThreadedReader, open_maybe_gzip
+from marina_assets.parsing.mysqldump_fast import read_columns, to_csv
+from marina_assets.parsing.mysqldump_raw import Insert, Schema, TableDef, lookup, read_dump
+from marina_assets.parsing.sql_values import as_text, iter_tuples
+from marina_assets.parsing.typing import arrow_type, type_batch
 
 BATCH_ROWS = 65_536
-_CHUNK = 1 << 20
-
-# one token of a VALUES list; strings keep their quotes so NULL and 'NULL' stay different
-_VALUE = re.compile(
-    rb"""\s*(?:
-        (?P<str>'(?:[^'\\]|\\.|'')*')
-      | (?P<bin>_binary\s*'(?:[^'\\]|\\.|'')*')
-      | (?P<hex>0x[0-9A-Fa-f]*|[xX]'[0-9A-Fa-f]*')
-      | (?P<bits>b'[01]*')
-      | (?P<null>NULL)\b
-      | (?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
-    )\s*""",
-    re.X | re.S,
-)
-_ESCAPES = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"Z": b"\x1a", b"t": b"\t", b"b": b"\b"}
-_ESCAPE = re.compile(rb"\\(.)|''", re.S)
-_IDENT = rb"`((?:[^`]|``)+)`|([A-Za-z0-9_$]+)"
-_INSERT = re.compile(
-    rb"\s*(?:INSERT|REPLACE)\s+(?:IGNORE\s+)?INTO\s+(?:(?:" + _IDENT + rb")\s*\.\s*)?(?:" + _IDENT + rb")\s*"
-    rb"(?:\((?P<cols>[^)]*)\)\s*)?VALUES\s*",
-    re.I | re.S,
-)
-_CREATE = re.compile(rb"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:" + _IDENT + rb")\s*\(", re.I | re.S)
-_COLUMN_NAME = re.compile(rb"\s*(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))")
-_NOT_COLUMNS = {
-    b"PRIMARY",
-    b"KEY",
-    b"UNIQUE",
-    b"INDEX",
-    b"CONSTRAINT",
-    b"FULLTEXT",
-    b"SPATIAL",
-    b"FOREIGN",
-    b"CHECK",
-}
+FAST_BYTES = 16 << 20  # CSV text of several INSERTs handed to Arrow at once
+MAX_RAW = 4000
 
 
-def create_table_columns(stmt: bytes) -> list[str]:
-    """Column names of a CREATE TABLE, in order: top-level comma-separated definitions."""
-    body = stmt[stmt.index(b"(") + 1 : stmt.rindex(b")")]
-    parts, depth, start, quote = [], 0, 0, None
-    i = 0
-    while i < len(body):
-        c = body[i : i + 1]
-        if quote:
-            if c == b"\\" and quote != b"`":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif c in (b"'", b'"', b"`"):
-            quote = c
-        elif c == b"(":
-            depth += 1
-        elif c == b")":
-            depth -= 1
-        elif c == b"," and depth == 0:
-            parts.append(body[start:i])
-            start = i + 1
-        i += 1
-    parts.append(body[start:])
-    names = []
-    for part in parts:
-        m = _COLUMN_NAME.match(part)
-        if not m:
-            continue
-        if m.group(1) is not None:
-            names.append(m.group(1).replace(b"``", b"`").decode("utf-8"))
-        elif m.group(2).upper() not in _NOT_COLUMNS:
-            names.append(m.group(2).decode("utf-8"))
-    return names
-
-
-def _unescape(raw: bytes) -> bytes:
-    return _ESCAPE.sub(lambda m: b"'" if m.group(0) == b"''" else _ESCAPES.get(m.group(1), m.group(1)), raw)
-
-
-def _ident(m: re.Match[bytes], quoted: int, bare: int) -> str:
-    raw = m.group(quoted) if m.group(quoted) is not None else m.group(bare)
-    return raw.replace(b"``", b"`").decode("utf-8")
-
-
-_SPECIAL = re.compile(rb"['\"`;]|--|#|/\*")
-_STRING_END = {q: re.compile(rb"(?:[^" + q + rb"\\]|\\.)*" + q, re.S) for q in (b"'", b'"', b"`")}
-_LEADING_NOISE = re.compile(rb"(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
-
-
-def iter_statements(stream: BinaryIO, name: str) -> Iterator[tuple[int, bytes]]:
-    """Yield (line number, statement) for every statement, split on `;` outside quotes/comments.
-
-    Leading comments and `/*!...*/` directives are stripped; statements that are only
-    directives are skipped (nothing in a dump is ever executed anyway).
-    """
-    buf = b""
-    s0 = 0  # start of the current statement in buf
-    line = 1  # line number at buf[s0]
-    i = 0
-    eof = False
-    while True:
-        m = _SPECIAL.search(buf, i)
-        token = m.group() if m else None
-        end: int | None = None
-        if m is not None:
-            if token in (b"'", b'"', b"`"):
-                e = _STRING_END[token].match(buf, m.end())
-                end = e.end() if e else None
-            elif token in (b"--", b"#"):
-                nl = buf.find(b"\n", m.end())
-                end = nl if nl >= 0 else None
-            elif token == b"/*":
-                close = buf.find(b"*/", m.end())
-                end = close + 2 if close >= 0 else None
-            else:  # ;
-                head = _LEADING_NOISE.match(buf, s0, m.start())
-                skip = head.end() if head else s0
-                body = buf[skip : m.start()].strip()
-                if body:
-                    yield line + buf.count(b"\n", s0, skip), body
-                line += buf.count(b"\n", s0, m.end())
-                s0 = i = m.end()
-                continue
-        if end is not None:
-            i = end
-            continue
-        # the token or the search ran into the end of the buffer: read more
-        if eof:
-            break
-        try:
-            chunk = stream.read(_CHUNK)
-        except (EOFError, OSError, zlib.error, gzip.BadGzipFile) as e:
-            raise BackupError(f"{name}: compressed stream is corrupt or truncated ({e})") from e
-        if not chunk:
-            eof = True
-        old_len = len(buf) - s0
-        resume = (m.start() if m is not None else len(buf) - 2) - s0
-        buf = buf[s0:] + chunk
-        s0 = 0
-        i = max(0, resume if m is not None else min(resume, old_len))
-    buf = buf[s0:]
-    rest = _LEADING_NOISE.match(buf)
-    if buf[rest.end() if rest else 0 :].strip():
-        raise BackupError(f"{name}: dump ends in the middle of a statement at line {line}")
+@dataclass
+class _Mapping:
+    columns: list[str]  # dump column order
+    index: dict[str, int]  # catalog warehouse name -> position in the dump tuple
 
 
 @dataclass
 class _TableState:
     table: Table
-    columns: list[str] | None = None  # dump column order from CREATE TABLE
-    report: TableReport = field(default_factory=lambda: TableReport(member=""))
-    rows: list[tuple[int, list[str | None]]] = field(default_factory=list)
+    report: TableReport
+    database: str | None = None
     seen: bool = False
+    failed: bool = False
+    mapping: _Mapping | None = None
+    rows: list[tuple[int, list[str | None]]] = field(default_factory=list)  # exact path
+    fast: list[tuple[Insert, bytes, int]] = field(default_factory=list)  # (insert, csv, tuples)
+    fast_bytes: int = 0
 
 
-def parse_mysqldump(stream: BinaryIO, object_name: str, tables: Sequence[Table]) -> Iterator[ParseEvent]:
-    wanted = {t.source.lower(): _TableState(t) for t in tables}
-    for st in wanted.values():
-        st.report.member = f"{object_name}:{st.table.source}"
-    gz = gzip.GzipFile(fileobj=stream) if object_name.endswith(".gz") else stream
-    for line, stmt in iter_statements(gz, object_name):
-        head = stmt[:64].lstrip().upper()
-        if head.startswith(b"CREATE TABLE"):
-            m = _CREATE.match(stmt)
-            if m:
-                st = wanted.get(_ident(m, 1, 2).lower())
-                if st is not None:
-                    st.seen = True
-                    st.columns = create_table_columns(stmt)
-        elif head.startswith((b"INSERT", b"REPLACE")):
-            m = _INSERT.match(stmt)
-            if not m:
-                raise BackupError(f"{object_name}: line {line}: unreadable INSERT statement")
-            st = wanted.get(_ident(m, 3, 4).lower())
-            if st is None:
-                continue
-            st.seen = True
-            columns = st.columns
-            if m.group("cols"):
-                columns = [c.strip().strip(b"`").decode() for c in m.group("cols").split(b",")]
+def _sql_literal(v: str | None) -> str:
+    if v is None:
+        return "NULL"
+    return "'" + v.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def parse_mysqldump(
+    stream: BinaryIO,
+    object_name: str,
+    tables: Sequence[Table],
+    *,
+    schema: Schema | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+) -> Iterator[ParseEvent]:
+    states = {
+        t.source.lower(): _TableState(t, TableReport(member=f"{object_name}:{t.source}")) for t in tables
+    }
+    data = ThreadedReader(open_maybe_gzip(stream, object_name, limits))
+    pipeline = _Pipeline()
+    try:
+        yield from _parse(data, object_name, states, schema, pipeline)
+    finally:
+        pipeline.close()
+        data.close()
+
+
+def _parse(
+    data: BinaryIO,
+    object_name: str,
+    states: dict[str, _TableState],
+    schema: Schema | None,
+    pipeline: _Pipeline,
+) -> Iterator[ParseEvent]:
+    created: dict[tuple[str | None, str], list[str]] = {}
+    for ev in read_dump(data, object_name):
+        if isinstance(ev, TableDef):
+            created[(ev.database, ev.table)] = [c.name for c in ev.columns]
+            st = states.get(ev.table.lower())
+            if st is not None:
+                yield from _claim(st, ev.database, object_name)
+            continue
+        if ev.values_at < 0:
+            raise BackupError(f"{object_name}: line {ev.line}: unreadable INSERT statement")
+        st = states.get(ev.table.lower())
+        if st is None:
+            continue
+        yield from _claim(st, ev.database, object_name)
+        if st.failed:
+            continue
+        if st.mapping is None or ev.columns is not None:
+            columns = ev.columns or created.get((ev.database, ev.table))
+            if columns is None and schema is not None:
+                found = lookup(schema, ev.database, ev.table)
+                columns = [c.name for c in found] if found else None
             if columns is None:
-                columns = [c.source for c in st.table.columns]  # --no-create-info: catalog order
-            yield from _tuples(st, columns, stmt, m.end(), line)
-    for st in wanted.values():
+                columns = [c.source for c in st.table.columns]
+            if st.mapping is not None and st.mapping.columns == columns:
+                yield from _insert(st, ev, pipeline)
+                continue
+            yield from _flush(st, pipeline)
+            failure = _map(st, columns)
+            if failure:
+                st.failed = True
+                st.rows.clear()
+                st.fast.clear()
+                yield Failed(st.table, failure)
+                continue
+        yield from _insert(st, ev, pipeline)
+    for st in states.values():
+        if st.failed:
+            continue
         if not st.seen:
             yield Failed(st.table, f"{object_name}: table {st.table.source} is not in the dump")
             continue
-        yield from _flush(st)
-        yield Finished(st.table, st.report)
+        yield from _flush(st, pipeline)
+    yield from pipeline.drain()
+    for st in states.values():
+        if st.seen and not st.failed:
+            yield Finished(st.table, st.report)
 
 
-def _tuples(st: _TableState, columns: list[str], stmt: bytes, pos: int, line: int) -> Iterator[ParseEvent]:
-    width = len(columns)
-    n = len(stmt)
-    while pos < n:
-        start = pos
-        if stmt[pos : pos + 1] != b"(":
-            raise BackupError(f"{st.report.member}: line {line}: expected '(' in VALUES list")
-        pos += 1
-        values: list[str | None] = []
-        error: str | None = None
-        while True:
-            m = _VALUE.match(stmt, pos)
-            if m is None:
-                error = f"unreadable value at byte {pos - start} of the tuple"
-                close = stmt.find(b"),(", pos)
-                pos = close + 1 if close >= 0 else n
-                break
-            pos = m.end()
-            values.append(_literal(m))
-            sep = stmt[pos : pos + 1]
-            if sep == b",":
-                pos += 1
-                continue
-            if sep == b")":
-                pos += 1
-                break
-            error = "tuple is not closed"
-            pos = n
-            break
-        raw = stmt[start:pos].decode("utf-8", errors="backslashreplace")
-        if error is None and len(values) != width:
-            error = f"tuple has {len(values)} values, the table has {width} columns"
-        if error is None and any(isinstance(v, _Undecodable) for v in values):
-            error = "a string value is not valid UTF-8"
-        if error is not None:
+def _claim(st: _TableState, database: str | None, object_name: str) -> Iterator[ParseEvent]:
+    if st.seen and st.database != database and not st.failed:
+        st.failed = True
+        st.rows.clear()
+        st.fast.clear()
+        yield Failed(
+            st.table,
+            f"{object_name}: table {st.table.source} is in databases {st.database} and {database} "
+            "of the dump; which one to stage is ambiguous",
+        )
+    st.seen, st.database = True, database
+    if database and not st.report.member.endswith(f":{database}.{st.table.source}"):
+        st.report.member = f"{st.report.member.rsplit(':', 1)[0]}:{database}.{st.table.source}"
+
+
+def _map(st: _TableState, columns: list[str]) -> str | None:
+    position = {c.lower(): i for i, c in reversed(list(enumerate(columns)))}
+    index = {c.name: position[c.source.lower()] for c in st.table.columns if c.source.lower() in position}
+    missing_keys = [c.source for c in st.table.key_columns if c.name not in index]
+    if missing_keys:
+        return f"{st.report.member}: primary key column(s) {', '.join(missing_keys)} missing from the dump"
+    if st.mapping is None:
+        known = {c.source.lower() for c in st.table.columns}
+        st.report.missing_columns = [c.source for c in st.table.columns if c.name not in index]
+        st.report.extra_columns = [c for c in columns if c.lower() not in known]
+    st.mapping = _Mapping(columns, index)
+    return None
+
+
+def _insert(st: _TableState, ev: Insert, pipeline: _Pipeline) -> Iterator[ParseEvent]:
+    converted = to_csv(ev.text, ev.values_at, ev.skeleton) if ev.skeleton is not None else None
+    if converted is not None:
+        yield from _flush_exact(st)  # keep rows in file order
+        st.fast.append((ev, *converted))
+        st.fast_bytes += len(converted[0])
+        if st.fast_bytes >= FAST_BYTES:
+            yield from pipeline.submit(st)
+        return
+    if st.fast:
+        yield from pipeline.submit(st)
+    yield from pipeline.drain()  # rows leave in file order
+    assert st.mapping is not None
+    yield from _exact(st, ev, st.mapping)
+
+
+def _exact(st: _TableState, ev: Insert, mapping: _Mapping) -> Iterator[ParseEvent]:
+    width = len(mapping.columns)
+    index = mapping.index
+    for tup in iter_tuples(ev.text, ev.values_at):
+        reason = tup.error
+        if reason is None and len(tup.values) != width:
+            reason = f"tuple has {len(tup.values)} values, the table has {width} columns"
+        row: list[str | None] = []
+        if reason is None:
+            # only the columns the catalog takes must be text: an ignored blob may hold anything
+            try:
+                row = [
+                    as_text(tup.values[index[c.name]]) if c.name in index else None for c in st.table.columns
+                ]
+            except UnicodeDecodeError:
+                bad = [
+                    c.source
+                    for c in st.table.columns
+                    if c.name in index and _not_utf8(tup.values[index[c.name]])
+                ]
+                reason = f"column {', '.join(bad)}: value is not valid UTF-8"
+        if reason is not None:
             st.report.rows_read += 1
             st.report.rows_rejected += 1
-            yield Rejected(st.table, Reject(st.table.source, st.report.member, line, raw, error))
-        else:
-            st.rows.append((line, _reorder(st, columns, values)))
-            if len(st.rows) >= BATCH_ROWS:
-                yield from _flush(st)
-        while pos < n and stmt[pos : pos + 1] in b" \t\r\n,":
-            pos += 1
+            raw = tup.raw[:MAX_RAW].decode("utf-8", errors="backslashreplace")
+            yield Rejected(st.table, Reject(st.table.source, st.report.member, ev.line, raw, reason))
+            continue
+        st.rows.append((ev.line, row))
+        if len(st.rows) >= BATCH_ROWS:
+            yield from _flush_exact(st)
 
 
-class _Undecodable(str):
-    pass
+class _Pipeline:
+    """Arrow reads chunks in a worker thread (it releases the GIL) while this thread splits the
+    next statements; at most `depth` chunks are in flight, so memory stays bounded."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marina-arrow")
+        self.inflight: deque[tuple[_TableState, _Mapping, list[tuple[Insert, bytes, int]], Future]] = deque()
+        self.depth = depth
+
+    def submit(self, st: _TableState) -> Iterator[ParseEvent]:
+        parts, st.fast, st.fast_bytes = st.fast, [], 0
+        assert st.mapping is not None
+        width = len(st.mapping.columns)
+        types = {i: arrow_type(st.table.column(name).type) for name, i in st.mapping.index.items()}
+        csv = b"\n".join(p[1] for p in parts)
+        total = sum(p[2] for p in parts)
+        self.inflight.append((st, st.mapping, parts, self.pool.submit(_read, csv, width, types, total)))
+        while len(self.inflight) > self.depth:
+            yield from self._harvest()
+
+    def drain(self) -> Iterator[ParseEvent]:
+        while self.inflight:
+            yield from self._harvest()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _harvest(self) -> Iterator[ParseEvent]:
+        st, mapping, parts, future = self.inflight.popleft()
+        arrays = future.result()
+        if st.failed:
+            return
+        if arrays is None:
+            yield from _flush_exact(st)
+            for ev, _, _ in parts:  # e.g. invalid UTF-8 or a short tuple: the exact path says where
+                yield from _exact(st, ev, mapping)
+            yield from _flush_exact(st)
+            return
+        by_position = {i: name for name, i in mapping.index.items()}
+        cells = {by_position[i]: a for i, a in arrays.items()}
+        lines = pa.concat_arrays([pa.repeat(pa.scalar(p[0].line, pa.int64()), p[2]) for p in parts])
+        order = sorted(arrays)
+
+        def render(i: int) -> str:
+            return "(" + ",".join(_sql_literal(_text(arrays[k][i].as_py())) for k in order) + ")"
+
+        yield from _typed(st, cells, lines, render)
 
 
-def _literal(m: re.Match[bytes]) -> str | None:
-    kind = m.lastgroup
-    text = m.group(kind)
-    if kind == "null":
+def _read(csv: bytes, width: int, types: dict[int, pa.DataType], total: int) -> dict[int, pa.Array] | None:
+    # typed in C first; a value Arrow will not convert sends the chunk through the text path,
+    # where the typing layer quarantines exactly the bad rows
+    arrays = read_columns(csv, width, types)
+    if arrays is None or len(next(iter(arrays.values()))) != total:
+        arrays = read_columns(csv, width, {i: pa.string() for i in types})
+    if arrays is None or len(next(iter(arrays.values()))) != total:
         return None
-    if kind == "num":
-        return text.decode()
-    if kind == "bits":
-        return str(int(text[2:-1] or b"0", 2))
-    if kind == "hex":
-        digits = text[2:] if text[:2].lower() == b"0x" else text[2:-1]
-        return digits.decode().lower()
-    body = text[text.index(b"'") + 1 : -1]
-    raw = _unescape(body)
+    return arrays
+
+
+def _not_utf8(v: object) -> bool:
     try:
-        return raw.decode("utf-8")
+        as_text(v)  # type: ignore[arg-type]
     except UnicodeDecodeError:
-        return _Undecodable(raw.hex())
+        return True
+    return False
 
 
-def _reorder(st: _TableState, columns: list[str], values: list[str | None]) -> list[str | None]:
-    index = {c.lower(): i for i, c in enumerate(columns)}
-    return [values[index[c.source.lower()]] if c.source.lower() in index else None for c in st.table.columns]
+def _text(v: object) -> str | None:
+    return None if v is None else str(v)
 
 
-def _flush(st: _TableState) -> Iterator[ParseEvent]:
+def _typed(
+    st: _TableState, cells: dict[str, pa.Array], lines: pa.Array, render: Callable[[int], str]
+) -> Iterator[ParseEvent]:
+    batch, bad = type_batch(st.table, cells, lines, render)
+    st.report.rows_read += len(lines)
+    for i, reason, raw in bad:
+        st.report.rows_rejected += 1
+        yield Rejected(st.table, Reject(st.table.source, st.report.member, lines[i].as_py(), raw, reason))
+    if batch.num_rows:
+        yield Batch(st.table, batch)
+
+
+def _flush(st: _TableState, pipeline: _Pipeline) -> Iterator[ParseEvent]:
+    if st.fast:
+        yield from pipeline.submit(st)
+    yield from _flush_exact(st)
+
+
+def _flush_exact(st: _TableState) -> Iterator[ParseEvent]:
     if not st.rows:
         return
     rows, st.rows = st.rows, []
-    t = st.table
-    cells = {c.name: pa.array([r[i] for _, r in rows], pa.string()) for i, c in enumerate(t.columns)}
+    cells = {c.name: pa.array([r[i] for _, r in rows], pa.string()) for i, c in enumerate(st.table.columns)}
     lines = pa.array([ln for ln, _ in rows], pa.int64())
-    batch, bad = type_batch(t, cells, lines, lambda i: repr(tuple(rows[i][1])))
-    st.report.rows_read += len(rows)
-    for i, reason, raw in bad:
-        st.report.rows_rejected += 1
-        yield Rejected(t, Reject(t.source, st.report.member, rows[i][0], raw, reason))
-    if batch.num_rows:
-        yield Batch(t, batch)
+    yield from _typed(st, cells, lines, lambda i: "(" + ",".join(_sql_literal(v) for v in rows[i][1]) + ")")

@@ -162,6 +162,8 @@ def convert_column(values: pa.Array, column: Column) -> tuple[pa.Array, dict[int
     Rows with a bad cell hold NULL in the returned array; the caller rejects those rows.
     """
     t = column.type
+    if values.type == arrow_type(t) and t.kind not in (Kind.VARCHAR, Kind.TEXT):
+        return values, {}  # already converted by a reader that proved the conversion exact
     if t.kind in (Kind.VARCHAR, Kind.TEXT):
         bad: dict[int, str] = {}
         if t.kind is Kind.VARCHAR and t.length:
