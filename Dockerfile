@@ -14,6 +14,7 @@ COPY marina_assets ./marina_assets
 RUN pip install . && mkdir -p "$DAGSTER_HOME" "$MARINA_HOME" \
     && useradd --system --home-dir /opt/marina marina && chown -R marina "$DAGSTER_HOME" "$MARINA_HOME"
 COPY workspace.yaml ./
+COPY sql ./sql
 
 USER marina
 EXPOSE 3000

@@ -3,7 +3,11 @@
 - Backups: `MARINA_S3_BUCKET` set -> S3 (`MARINA_S3_PREFIX`, `MARINA_S3_ENDPOINT_URL`,
   `AWS_REGION`, per-system `MARINA_S3_BUCKET_MOLO|STELLAR|NETSUITE`); otherwise the local
   folder `$MARINA_HOME/backups`.
-- Warehouse: `MARINA_WAREHOUSE` (default `duckdb`, at `$MARINA_HOME/warehouse.duckdb`).
+- Warehouse: `MARINA_WAREHOUSE` (default `duckdb`, at `$MARINA_HOME/warehouse.duckdb`);
+  `postgres` reads `MARINA_POSTGRES_DSN`, `oracle` reads `MARINA_ORACLE_USER`,
+  `MARINA_ORACLE_PASSWORD`, `MARINA_ORACLE_DSN` and optionally `MARINA_ORACLE_CONFIG_DIR`,
+  `MARINA_ORACLE_WALLET_LOCATION`, `MARINA_ORACLE_WALLET_PASSWORD`. Those are read from the
+  environment when a connection opens, so no secret is ever part of the resource config.
 """
 
 import os
@@ -33,8 +37,29 @@ class WarehouseResource(dg.ConfigurableResource):
         return factory(self)
 
 
+def _postgres(_r: WarehouseResource) -> Warehouse:
+    from marina_assets.warehouse.postgres_backend import PostgresWarehouse
+
+    return PostgresWarehouse(_required_env("MARINA_POSTGRES_DSN"))
+
+
+def _oracle(_r: WarehouseResource) -> Warehouse:
+    from marina_assets.warehouse.oracle_backend import OracleWarehouse, oracle_settings_from_env
+
+    return OracleWarehouse(oracle_settings_from_env())
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise dg.Failure(description=f"{name} is not set", allow_retries=False)
+    return value
+
+
 BACKENDS: dict[str, Callable[[WarehouseResource], Warehouse]] = {
     "duckdb": lambda r: DuckDBWarehouse(r.duckdb_path or settings.duckdb_path()),
+    "postgres": _postgres,
+    "oracle": _oracle,
 }
 
 

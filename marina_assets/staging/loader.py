@@ -26,7 +26,7 @@ from marina_assets.parsing.events import (
     TableReport,
 )
 from marina_assets.warehouse import pipeline_log
-from marina_assets.warehouse.backend import Warehouse
+from marina_assets.warehouse.backend import RowError, Warehouse
 
 MAX_RAW_CHARS = 32_000
 
@@ -55,6 +55,7 @@ class _State:
     result: StagedTable
     rejects: list[Reject] = field(default_factory=list)
     report: TableReport | None = None
+    refused: int = 0  # rows the warehouse itself refused (Oracle batch errors)
 
 
 def load_backup(
@@ -79,12 +80,16 @@ def load_backup(
                     continue
                 if isinstance(ev, Batch):
                     st.result.rows_loaded += wh.insert_arrow(ev.table.stg_name, ev.batch, constants)
+                    for err in wh.take_row_errors():
+                        st.rejects.append(_refused(ev, err))
+                        st.refused += 1
                 elif isinstance(ev, Rejected):
                     st.rejects.append(ev.reject)
                 elif isinstance(ev, Reset):
                     _drop_run_rows(wh, ev.table, backup_date, run_id)
                     st.rejects.clear()
                     st.result.rows_loaded = 0
+                    st.refused = 0
                 elif isinstance(ev, Failed):
                     st.result.status, st.result.message = "failed", ev.message
                 elif isinstance(ev, Finished):
@@ -104,6 +109,19 @@ def load_backup(
     return {name: st.result for name, st in states.items()}
 
 
+def _refused(ev: Batch, err: RowError) -> Reject:
+    """A row the engine refused, located by its offset in the batch: line and values kept."""
+    row = ev.batch.slice(err.offset, 1).to_pylist()[0]
+    line = row.pop(audit.SOURCE_LINE, None)
+    return Reject(
+        table=ev.table.source,
+        member=ev.table.source,
+        line=line,
+        raw=repr(row)[:MAX_RAW_CHARS],
+        reason=f"refused by the warehouse: {err.message}"[:4000],
+    )
+
+
 def _drop_run_rows(wh: Warehouse, table: Table, backup_date: date, run_id: str) -> None:
     wh.execute(
         f"DELETE FROM {table.stg_name} WHERE {audit.BACKUP_DATE} = {wh.dialect.bind('d')} "
@@ -112,10 +130,15 @@ def _drop_run_rows(wh: Warehouse, table: Table, backup_date: date, run_id: str) 
     )
 
 
+def drift_message(missing: Sequence[str], extra: Sequence[str]) -> str:
+    """Load-log MESSAGE of a table loaded despite schema drift; `checks/staging.py` parses it."""
+    return f"source columns missing: {', '.join(missing) or 'none'}; extra: {', '.join(extra) or 'none'}"
+
+
 def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: LoadPolicy) -> None:
     r, t = st.result, st.result.table
     if st.report is not None:
-        r.rows_read, r.rows_rejected = st.report.rows_read, st.report.rows_rejected
+        r.rows_read, r.rows_rejected = st.report.rows_read, st.report.rows_rejected + st.refused
         r.missing_columns, r.extra_columns = st.report.missing_columns, st.report.extra_columns
         r.member = st.report.member
     elif r.status != "failed":
@@ -127,6 +150,9 @@ def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: L
             f"({r.rows_rejected / r.rows_read:.1%}), over the {policy.max_reject_ratio:.1%} limit; "
             f"first: line {st.rejects[0].line}: {st.rejects[0].reason}"
         )
+    if r.status != "failed" and (r.missing_columns or r.extra_columns):
+        # kept in the load log so the schema-drift check (and a DBA, in SQL) can read it
+        r.message = drift_message(r.missing_columns, r.extra_columns)
     b = wh.dialect.bind
     if r.status == "failed":
         _drop_run_rows(wh, t, backup_date, run_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -20,9 +21,18 @@ from marina_assets.warehouse.dialects import Dialect
 Params = Mapping[str, Any] | None
 
 
+@dataclass(frozen=True)
+class RowError:
+    """A row the engine refused during a bulk insert: its offset in the batch and why."""
+
+    offset: int
+    message: str
+
+
 class Warehouse(ABC):
     dialect: Dialect
-    temp_table_prefix: str = "CREATE TEMP TABLE"  # how a transaction-scoped scratch table is made
+    # True where the per-date merge step runs as a generated stored procedure (Oracle)
+    merges_in_database: bool = False
 
     @abstractmethod
     def execute(self, sql: str, params: Params = None) -> int:
@@ -35,6 +45,10 @@ class Warehouse(ABC):
     def insert_arrow(self, table_name: str, batch: pa.RecordBatch, constants: dict[str, Any]) -> int:
         """Bulk-insert a record batch (its column names = target columns) plus constant columns."""
 
+    def take_row_errors(self) -> list[RowError]:
+        """Rows refused by the last `insert_arrow` (engines with per-row batch errors); cleared."""
+        return []
+
     @abstractmethod
     def insert_rows(self, table_name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
 
@@ -46,6 +60,10 @@ class Warehouse(ABC):
     @abstractmethod
     def existing_columns(self) -> dict[str, set[str]]:
         """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
+
+    def object_status(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """name -> (status, errors) of stored objects where the engine tracks them (Oracle)."""
+        return {}
 
     @abstractmethod
     def close(self) -> None: ...

@@ -26,6 +26,7 @@ class TableDef:
     name: str
     columns: tuple[ColumnDef, ...]
     primary_key: tuple[str, ...] = ()
+    temporary: bool = False  # Oracle global temporary table (rows vanish at COMMIT)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -112,13 +113,33 @@ def column_sql(dialect: Dialect, c: ColumnDef) -> str:
 
 
 def create_table_sql(dialect: Dialect, t: TableDef, *, if_not_exists: bool = True) -> str:
+    if t.temporary:
+        return create_global_temporary_sql(dialect, t)
     lines = [f"    {column_sql(dialect, c)}" for c in t.columns]
     if t.primary_key:
         lines.append(f"    CONSTRAINT PK_{t.name[:27]} PRIMARY KEY ({', '.join(t.primary_key)})")
-    guard = "IF NOT EXISTS " if if_not_exists else ""
+    # Oracle (before 23ai) has no IF NOT EXISTS; ensure_schema only creates what is missing anyway
+    guard = "IF NOT EXISTS " if if_not_exists and dialect.create_if_not_exists else ""
     return f"CREATE TABLE {guard}{t.name} (\n" + ",\n".join(lines) + "\n)"
+
+
+def snapshot_def(table: Table, name: str) -> TableDef:
+    """The scratch table a merge fills with the deduped snapshot (catalog columns + line)."""
+    cols = tuple(ColumnDef(c.name, c.type, True) for c in table.columns)
+    return TableDef(name, (*cols, ColumnDef(audit.SOURCE_LINE, _INT, True)), temporary=True)
+
+
+def create_global_temporary_sql(dialect: Dialect, t: TableDef) -> str:
+    """Oracle's transaction-scoped scratch table: defined once, rows vanish at COMMIT."""
+    lines = [f"    {column_sql(dialect, c)}" for c in t.columns]
+    return f"CREATE GLOBAL TEMPORARY TABLE {t.name} (\n" + ",\n".join(lines) + "\n) ON COMMIT DELETE ROWS"
 
 
 def add_column_sql(dialect: Dialect, table_name: str, c: ColumnDef) -> str:
     # additive change: new catalog columns arrive nullable so existing rows stay valid
-    return f"ALTER TABLE {table_name} ADD {c.name} {dialect.column_type(c.type)}"
+    spec = f"{c.name} {dialect.column_type(c.type)}"
+    return (
+        f"ALTER TABLE {table_name} ADD ({spec})"
+        if dialect.add_column_parens
+        else (f"ALTER TABLE {table_name} ADD {spec}")
+    )

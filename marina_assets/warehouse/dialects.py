@@ -1,8 +1,9 @@
 """What differs between warehouse engines, declared as data plus a few functions.
 
 A `Dialect` carries the physical type for each logical catalog type and the handful of SQL
-spellings that really differ (NULL-safe comparison, current timestamp, bind markers). DDL and
-merge SQL are generated from it; the pipeline never branches on the engine's name.
+spellings that really differ (NULL-safe comparison, current timestamp, bind markers, how a
+transaction-scoped scratch table is made, how DDL is made idempotent). DDL and merge SQL are
+generated from it; the pipeline never branches on the engine's name.
 """
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ def _distinct_oracle(a: str, b: str, type_: ColumnType) -> str:
     return f"DECODE({a}, {b}, 0, 1) = 1"
 
 
+def _temp_duckdb(name: str, select: str) -> str:
+    return f"CREATE OR REPLACE TEMP TABLE {name} AS {select}"
+
+
+def _temp_postgres(name: str, select: str) -> str:
+    # gone at COMMIT or ROLLBACK, so a failed merge never leaves a stale snapshot behind
+    return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}"
+
+
+def _temp_oracle(name: str, select: str) -> str:
+    # Oracle keeps a global temporary table per DW table (created with the schema, ON COMMIT
+    # DELETE ROWS); filling it is an INSERT, not DDL, so it stays inside the transaction.
+    return f"INSERT INTO {name} {select}"
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -34,7 +50,14 @@ class Dialect:
     distinct: Callable[[str, str, ColumnType], str]  # SQL that is true when a and b differ
     now: str  # current timestamp expression
     bind: Callable[[str], str]  # parameter name -> named bind marker
+    temp_table: Callable[[str, str], str]  # (name, SELECT) -> statement making the scratch table
+    text_cast: str = "VARCHAR"  # type to CAST a number into for string concatenation
     text_key_allowed: bool = True
+    create_if_not_exists: bool = True  # `CREATE TABLE IF NOT EXISTS` is understood
+    add_column_parens: bool = False  # ALTER TABLE t ADD (c type) instead of ADD c type
+    # the scratch snapshot is a permanent global temporary table per DW table (Oracle), not a
+    # temp table made and dropped inside the merge's transaction
+    permanent_scratch: bool = False
 
     def column_type(self, type_: ColumnType) -> str:
         return self.types[type_.kind].format(
@@ -56,6 +79,7 @@ DUCKDB = Dialect(
     distinct=_distinct_standard,
     now="CURRENT_TIMESTAMP::TIMESTAMP",
     bind=lambda name: f"${name}",
+    temp_table=_temp_duckdb,
 )
 
 POSTGRES = Dialect(
@@ -72,6 +96,8 @@ POSTGRES = Dialect(
     distinct=_distinct_standard,
     now="LOCALTIMESTAMP",
     bind=lambda name: f"%({name})s",
+    temp_table=_temp_postgres,
+    text_cast="TEXT",
 )
 
 ORACLE = Dialect(
@@ -88,7 +114,12 @@ ORACLE = Dialect(
     distinct=_distinct_oracle,
     now="LOCALTIMESTAMP",
     bind=lambda name: f":{name}",
+    temp_table=_temp_oracle,
+    text_cast="VARCHAR2(40)",
     text_key_allowed=False,
+    create_if_not_exists=False,
+    add_column_parens=True,
+    permanent_scratch=True,
 )
 
 DIALECTS: Mapping[str, Dialect] = {d.name: d for d in (DUCKDB, POSTGRES, ORACLE)}

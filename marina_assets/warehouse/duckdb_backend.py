@@ -20,7 +20,6 @@ from marina_assets.warehouse.dialects import DUCKDB
 
 class DuckDBWarehouse(Warehouse):
     dialect = DUCKDB
-    temp_table_prefix = "CREATE OR REPLACE TEMP TABLE"
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

@@ -1,10 +1,15 @@
 """The STG -> DW merge of one table for one backup date, as SQL generated from the catalog.
 
 Semantics (DESIGN.md, "Merge semantics"): the snapshot is the STG rows of the date, deduped
-with the last record of the file winning; keys present and different (NULL-safe, column by
+with the last record of the file winning (the losers are written to MARINA_REJECTS by SQL, so
+every engine words them the same way); keys present and different (NULL-safe, column by
 column) are updated, deleted keys that reappear are revived, new keys inserted, keys missing
-from the snapshot soft-deleted. Every statement takes the backup date as its only parameter,
-bound through the dialect's marker, so the same text serves DuckDB and PostgreSQL.
+from the snapshot soft-deleted.
+
+The statements are the single definition of those steps. `merger.py` runs them one by one on
+DuckDB and PostgreSQL; `oracle_procedures.py` puts the very same statements (with PL/SQL
+variables in place of the binds, and MERGE INTO where Oracle has no UPDATE ... FROM) into the
+stored procedure SP_MERGE_<TABLE>.
 """
 
 from __future__ import annotations
@@ -12,64 +17,93 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marina_assets.catalog import audit
-from marina_assets.catalog.model import Table
+from marina_assets.catalog.model import ColumnType, Kind, Table
+from marina_assets.warehouse.ddl import REJECTS
 from marina_assets.warehouse.dialects import Dialect
 
-SNAPSHOT = "MERGE_SNAPSHOT"  # temporary table holding the deduped snapshot
+SNAPSHOT = "MERGE_SNAPSHOT"  # transaction-scoped table holding the deduped snapshot
 
 
 @dataclass(frozen=True)
 class MergeStatements:
-    snapshot: str  # create the deduped snapshot (param: backup date)
-    duplicates: str  # losers of the dedupe: key, line, winning line (param: backup date)
+    snapshot_table: str
+    duplicate_keys: str  # how many keys occur more than once in the date's rows (binds: backup date)
+    snapshot: str  # fill the deduped snapshot (binds: backup date)
+    snapshot_unique: str  # the same when no key repeats: a plain copy, no window sort
+    snapshot_count: str
+    reject_duplicates: str  # losers of the dedupe -> MARINA_REJECTS (binds: backup date, run id)
     live_count: str
-    revive: str  # param: backup date
-    update: str  # param: backup date
-    insert: str  # param: backup date
+    revive: str  # binds: backup date
+    update: str  # binds: backup date
+    insert: str  # binds: backup date
     pending_deletes: str
-    delete: str  # param: backup date
-    drop_snapshot: str
+    delete: str  # binds: backup date
+    drop_snapshot: str | None  # None where the scratch table is permanent (Oracle GTT)
 
 
-def _keys_match(table: Table, left: str, right: str) -> str:
+def snapshot_table_name(dialect: Dialect, table: Table) -> str:
+    """Oracle keeps one global temporary table per DW table; the others a shared temp name."""
+    if dialect.permanent_scratch:
+        return "TMP_" + table.dw_name.removeprefix("DW_")
+    return SNAPSHOT
+
+
+def keys_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in table.primary_key)
 
 
-def merge_statements(
-    dialect: Dialect, table: Table, *, temp_prefix: str = "CREATE TEMP TABLE"
-) -> MergeStatements:
-    d = dialect.bind("backup_date")
+def as_text(dialect: Dialect, expr: str, type_: ColumnType) -> str:
+    if type_.kind in (Kind.VARCHAR, Kind.TEXT):
+        return expr
+    return f"CAST({expr} AS {dialect.text_cast})"
+
+
+def ranked_select(dialect: Dialect, table: Table, date_expr: str) -> str:
     cols = ", ".join(table.column_names)
     pk = ", ".join(table.primary_key)
-    stg, dw = table.stg_name, table.dw_name
-    ranked = (
+    return (
         f"SELECT {cols}, {audit.SOURCE_LINE}, "
         f"ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {audit.SOURCE_LINE} DESC) AS RN_ "
-        f"FROM {stg} WHERE {audit.BACKUP_DATE} = {d}"
+        f"FROM {table.stg_name} WHERE {audit.BACKUP_DATE} = {date_expr}"
     )
-    snapshot = (
-        f"{temp_prefix} {SNAPSHOT} AS SELECT {cols}, {audit.SOURCE_LINE} FROM ({ranked}) r WHERE RN_ = 1"
+
+
+def differs(dialect: Dialect, table: Table, target: str, source: str) -> str:
+    """True when any non-key column differs, NULL-safe; never true for a key-only table."""
+    parts = [
+        dialect.distinct(f"{target}.{c.name}", f"{source}.{c.name}", c.type) for c in table.value_columns
+    ]
+    return " OR ".join(parts) or "1 = 0"
+
+
+def touch_assignments(dialect: Dialect, date_expr: str, target: str = "") -> str:
+    p = f"{target}." if target else ""
+    return (
+        f"{p}{audit.UPDATED_DATE} = {dialect.now}, {p}{audit.CHANGED_BACKUP_DATE} = {date_expr}, "
+        f"{p}{audit.IS_DELETED} = 0, {p}{audit.DELETED_DATE} = NULL"
     )
-    duplicates = (
-        f"SELECT {', '.join('r.' + k for k in table.primary_key)}, r.{audit.SOURCE_LINE}, "
-        f"s.{audit.SOURCE_LINE} FROM ({ranked}) r JOIN {SNAPSHOT} s ON {_keys_match(table, 'r', 's')} "
-        f"WHERE r.RN_ > 1 ORDER BY r.{audit.SOURCE_LINE}"
+
+
+def reject_duplicates_sql(
+    dialect: Dialect, table: Table, snapshot: str, date_expr: str, run_expr: str
+) -> str:
+    pk_names = ", ".join(table.primary_key)
+    key_text = " || ', ' || ".join(as_text(dialect, f"r.{c.name}", c.type) for c in table.key_columns)
+    line = as_text(dialect, f"r.{audit.SOURCE_LINE}", ColumnType(Kind.INTEGER))
+    winner = as_text(dialect, f"s.{audit.SOURCE_LINE}", ColumnType(Kind.INTEGER))
+    reason = f"'duplicate key in the snapshot: line ' || {line} || ' superseded by line ' || {winner}"
+    cols = ", ".join(REJECTS.column_names)
+    return (
+        f"INSERT INTO {REJECTS.name} ({cols}) "
+        f"SELECT '{table.system}', '{table.stg_name}', {date_expr}, 'merge', '{table.stg_name}', "
+        f"r.{audit.SOURCE_LINE}, '{pk_names} = ' || {key_text}, {reason}, {run_expr}, {dialect.now} "
+        f"FROM ({ranked_select(dialect, table, date_expr)}) r "
+        f"JOIN {snapshot} s ON {keys_match(table, 'r', 's')} WHERE r.RN_ > 1"
     )
-    value_cols = table.value_columns
-    set_values = "".join(f"{c.name} = s.{c.name}, " for c in value_cols)
-    touch = (
-        f"{audit.UPDATED_DATE} = {dialect.now}, {audit.CHANGED_BACKUP_DATE} = {d}, "
-        f"{audit.IS_DELETED} = 0, {audit.DELETED_DATE} = NULL"
-    )
-    differs = " OR ".join(dialect.distinct(f"{dw}.{c.name}", f"s.{c.name}", c.type) for c in value_cols)
-    revive = (
-        f"UPDATE {dw} SET {set_values}{touch} FROM {SNAPSHOT} s "
-        f"WHERE {_keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 1"
-    )
-    update = (
-        f"UPDATE {dw} SET {set_values}{touch} FROM {SNAPSHOT} s "
-        f"WHERE {_keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 0 AND ({differs or 'FALSE'})"
-    )
+
+
+def insert_sql(dialect: Dialect, table: Table, snapshot: str, date_expr: str) -> str:
+    cols = ", ".join(table.column_names)
     audit_cols = ", ".join(
         (
             audit.INSERTED_DATE,
@@ -79,27 +113,73 @@ def merge_statements(
             audit.DELETED_DATE,
         )
     )
-    insert = (
-        f"INSERT INTO {dw} ({cols}, {audit_cols}) "
+    return (
+        f"INSERT INTO {table.dw_name} ({cols}, {audit_cols}) "
         f"SELECT {', '.join('s.' + c for c in table.column_names)}, "
-        f"{dialect.now}, {dialect.now}, {d}, 0, NULL "
-        f"FROM {SNAPSHOT} s WHERE NOT EXISTS (SELECT 1 FROM {dw} t WHERE {_keys_match(table, 't', 's')})"
+        f"{dialect.now}, {dialect.now}, {date_expr}, 0, NULL "
+        f"FROM {snapshot} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {table.dw_name} t WHERE {keys_match(table, 't', 's')})"
     )
-    missing = f"NOT EXISTS (SELECT 1 FROM {SNAPSHOT} s WHERE {_keys_match(table, 's', dw)})"
-    pending = f"SELECT COUNT(*) FROM {dw} WHERE {audit.IS_DELETED} = 0 AND {missing}"
-    delete = (
-        f"UPDATE {dw} SET {audit.IS_DELETED} = 1, {audit.DELETED_DATE} = {d}, "
-        f"{audit.UPDATED_DATE} = {dialect.now}, {audit.CHANGED_BACKUP_DATE} = {d} "
-        f"WHERE {audit.IS_DELETED} = 0 AND {missing}"
+
+
+def missing_from_snapshot(table: Table, snapshot: str) -> str:
+    return f"NOT EXISTS (SELECT 1 FROM {snapshot} s WHERE {keys_match(table, 's', table.dw_name)})"
+
+
+def delete_sql(dialect: Dialect, table: Table, snapshot: str, date_expr: str) -> str:
+    return (
+        f"UPDATE {table.dw_name} SET {audit.IS_DELETED} = 1, {audit.DELETED_DATE} = {date_expr}, "
+        f"{audit.UPDATED_DATE} = {dialect.now}, {audit.CHANGED_BACKUP_DATE} = {date_expr} "
+        f"WHERE {audit.IS_DELETED} = 0 AND {missing_from_snapshot(table, snapshot)}"
     )
+
+
+def merge_statements(
+    dialect: Dialect, table: Table, *, date_expr: str | None = None, run_expr: str | None = None
+) -> MergeStatements:
+    """Every statement of the merge; binds default to the dialect's named markers."""
+    d = date_expr or dialect.bind("backup_date")
+    run = run_expr or dialect.bind("run_id")
+    dw = table.dw_name
+    snap = snapshot_table_name(dialect, table)
+    snapshot_select = (
+        f"SELECT {', '.join(table.column_names)}, {audit.SOURCE_LINE} "
+        f"FROM ({ranked_select(dialect, table, d)}) r WHERE RN_ = 1"
+    )
+    set_values = "".join(f"{c.name} = s.{c.name}, " for c in table.value_columns)
+    touch = touch_assignments(dialect, d)
+    revive = (
+        f"UPDATE {dw} SET {set_values}{touch} FROM {snap} s "
+        f"WHERE {keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 1"
+    )
+    update = (
+        f"UPDATE {dw} SET {set_values}{touch} FROM {snap} s "
+        f"WHERE {keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 0 "
+        f"AND ({differs(dialect, table, dw, 's')})"
+    )
+    temp = dialect.temp_table(snap, snapshot_select)
+    pk = ", ".join(table.primary_key)
+    where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
     return MergeStatements(
-        snapshot=snapshot,
-        duplicates=duplicates,
+        snapshot_table=snap,
+        duplicate_keys=(
+            f"SELECT COUNT(*) FROM (SELECT {pk} FROM {table.stg_name} {where_date} "
+            f"GROUP BY {pk} HAVING COUNT(*) > 1) k"
+        ),
+        snapshot=temp,
+        snapshot_unique=dialect.temp_table(
+            snap,
+            f"SELECT {', '.join(table.column_names)}, {audit.SOURCE_LINE} FROM {table.stg_name} {where_date}",
+        ),
+        snapshot_count=f"SELECT COUNT(*) FROM {snap}",
+        reject_duplicates=reject_duplicates_sql(dialect, table, snap, d, run),
         live_count=f"SELECT COUNT(*) FROM {dw} WHERE {audit.IS_DELETED} = 0",
         revive=revive,
         update=update,
-        insert=insert,
-        pending_deletes=pending,
-        delete=delete,
-        drop_snapshot=f"DROP TABLE IF EXISTS {SNAPSHOT}",
+        insert=insert_sql(dialect, table, snap, d),
+        pending_deletes=(
+            f"SELECT COUNT(*) FROM {dw} WHERE {audit.IS_DELETED} = 0 AND {missing_from_snapshot(table, snap)}"
+        ),
+        delete=delete_sql(dialect, table, snap, d),
+        drop_snapshot=None if dialect.permanent_scratch else f"DROP TABLE IF EXISTS {snap}",
     )

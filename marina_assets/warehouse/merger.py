@@ -2,7 +2,17 @@
 
 The SQL comes from `merge_sql`; this module adds what SQL alone cannot decide: whether the
 snapshot exists, whether it is older than what the DW already holds (watermark), whether its
-deletes look like a truncated backup (guard), and the bookkeeping (rejects, log, counts).
+deletes look like a truncated backup (guard), and the bookkeeping (log, counts).
+
+A backup older than the watermark is never applied on top of newer data. When every date ever
+merged into the table is still staged, the table is instead *replayed*: emptied and rebuilt
+from all staged dates in ascending order, inside the same transaction, so a late backup gives
+exactly the DW of an in-order run. When some merged date is no longer staged (pruned), a replay
+would lose history, so the late backup is reported as `skipped_older` and not applied.
+
+On Oracle the per-date step runs inside the database as the generated procedure
+SP_MERGE_<TABLE> (same statements, same rules — see `oracle_procedures.py`); the decision to
+replay and the transaction stay here, written once for every engine.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ class MergePolicy:
 class MergeResult:
     table: Table
     backup_date: date
-    status: str  # merged | skipped_older | no_staging
+    status: str  # merged | replayed | skipped_older | no_staging
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -56,61 +66,61 @@ class MergeResult:
 def merge_table(
     wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy = MergePolicy()
 ) -> MergeResult:
-    started = datetime.now()
-    result = MergeResult(table, backup_date, "merged")
     with wh.transaction():
         mark = pipeline_log.watermark(wh, table)
-        if not pipeline_log.staged(wh, table, backup_date):
-            result.status = "no_staging"
-            result.message = f"no staged snapshot of {table.stg_name} for {backup_date}"
-        elif mark is not None and backup_date < mark and not policy.rebuild:
-            result.status = "skipped_older"
-            result.message = f"{backup_date} is older than {table.dw_name}'s watermark {mark}; not applied"
-        else:
-            _apply(wh, table, backup_date, run_id, policy, result)
-            new_mark = backup_date if policy.rebuild or mark is None else max(mark, backup_date)
-            pipeline_log.set_watermark(wh, table, new_mark)
-        pipeline_log.log_merge(wh, result, run_id, started)
+        if mark is not None and backup_date < mark and not policy.rebuild:
+            dates = _replay_dates(wh, table, backup_date)
+            if dates:
+                return _replay(wh, table, backup_date, dates, run_id, policy)
+        return apply_date(wh, table, backup_date, run_id, policy)
+
+
+def apply_date(
+    wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy
+) -> MergeResult:
+    """One date, with the staged / watermark / guard rules; logs itself. Caller holds the txn."""
+    if wh.merges_in_database:
+        return _apply_in_database(wh, table, backup_date, run_id, policy)
+    started = datetime.now()
+    result = MergeResult(table, backup_date, "merged")
+    mark = pipeline_log.watermark(wh, table)
+    if not pipeline_log.staged(wh, table, backup_date):
+        result.status = "no_staging"
+        result.message = f"no staged snapshot of {table.stg_name} for {backup_date}"
+    elif mark is not None and backup_date < mark and not policy.rebuild:
+        result.status = "skipped_older"
+        result.message = f"{backup_date} is older than {table.dw_name}'s watermark {mark}; not applied"
+    else:
+        _apply(wh, table, backup_date, run_id, policy, result)
+        new_mark = backup_date if policy.rebuild or mark is None else max(mark, backup_date)
+        pipeline_log.set_watermark(wh, table, new_mark)
+    pipeline_log.log_merge(wh, result, run_id, started)
     return result
 
 
 def _apply(
     wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy, result: MergeResult
 ) -> None:
-    sql = merge_statements(wh.dialect, table, temp_prefix=wh.temp_table_prefix)
+    sql = merge_statements(wh.dialect, table)
     d = {"backup_date": backup_date}
-    wh.execute(sql.drop_snapshot)
-    wh.execute(sql.snapshot, d)
-    result.snapshot_rows = wh.fetchall("SELECT COUNT(*) FROM MERGE_SNAPSHOT")[0][0]
-
-    losers = wh.fetchall(sql.duplicates, d)
+    if sql.drop_snapshot:
+        wh.execute(sql.drop_snapshot)
+    # the window-function dedupe sorts the whole snapshot: only pay for it when a key repeats
+    repeated = wh.fetchall(sql.duplicate_keys, d)[0][0]
+    wh.execute(sql.snapshot if repeated else sql.snapshot_unique, d)
+    result.snapshot_rows = wh.fetchall(sql.snapshot_count)[0][0]
     pipeline_log.clear_rejects(wh, table, backup_date, stage="merge")
-    if losers:
-        nk = len(table.primary_key)
-        pipeline_log.record_rejects(
-            wh,
-            table,
-            backup_date,
-            run_id,
-            "merge",
-            [
-                (
-                    table.stg_name,
-                    row[nk],
-                    f"{', '.join(table.primary_key)} = {row[:nk]!r}",
-                    f"duplicate key in the snapshot: line {row[nk]} superseded by line {row[nk + 1]}",
-                )
-                for row in losers
-            ],
-        )
-    result.duplicates = len(losers)
+    if repeated:
+        result.duplicates = max(wh.execute(sql.reject_duplicates, {**d, "run_id": run_id}), 0)
 
     live_before = wh.fetchall(sql.live_count)[0][0]
     result.revived = wh.execute(sql.revive, d)
     result.updated = wh.execute(sql.update, d)
     result.inserted = wh.execute(sql.insert, d)
-    pending = wh.fetchall(sql.pending_deletes)[0][0]
-    if pending and _looks_truncated(table, result.snapshot_rows, live_before, pending, policy):
+    # every snapshot key (unique after the dedupe) was inserted, revived or matched a live row,
+    # so the live rows it lacks are counted without another anti-join over the table
+    pending = live_before - (result.snapshot_rows - result.inserted - result.revived)
+    if pending and looks_truncated(table, result.snapshot_rows, live_before, pending, policy):
         result.deletes_held = pending
         result.message = (
             f"held back {pending} deletes of {live_before} live rows: the snapshot of {backup_date} "
@@ -118,13 +128,62 @@ def _apply(
         )
     elif pending:
         result.deleted = wh.execute(sql.delete, d)
-    result.live_rows = wh.fetchall(sql.live_count)[0][0]
-    wh.execute(sql.drop_snapshot)
+    result.live_rows = live_before + result.inserted + result.revived - result.deleted
+    if sql.drop_snapshot:
+        wh.execute(sql.drop_snapshot)
 
 
-def _looks_truncated(table: Table, snapshot_rows: int, live: int, pending: int, policy: MergePolicy) -> bool:
+def looks_truncated(table: Table, snapshot_rows: int, live: int, pending: int, policy: MergePolicy) -> bool:
+    """The delete guard. `oracle_procedures.guard_plsql` renders this same rule in PL/SQL."""
     if snapshot_rows == 0:
         return not table.allow_empty
     if live < policy.min_rows_for_guard:
         return False
     return pending / live > policy.max_delete_ratio
+
+
+def _apply_in_database(
+    wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy
+) -> MergeResult:
+    from marina_assets.warehouse.oracle_procedures import call_sql, procedure_name
+
+    wh.execute(
+        call_sql(wh.dialect, table),
+        {
+            "backup_date": backup_date,
+            "run_id": run_id,
+            "max_delete_ratio": policy.max_delete_ratio,
+            "min_rows_for_guard": policy.min_rows_for_guard,
+            "rebuild": int(policy.rebuild),
+        },
+    )
+    row = pipeline_log.last_merge_log(wh, table, backup_date, run_id)
+    if row is None:
+        raise RuntimeError(f"{procedure_name(table)} wrote no load-log row for {backup_date}")
+    return MergeResult(table, backup_date, **row)
+
+
+def _replay_dates(wh: Warehouse, table: Table, late: date) -> list[date]:
+    """All staged dates in order when every date ever merged is among them; else []."""
+    staged = pipeline_log.staged_dates(wh, table)
+    merged = pipeline_log.merged_dates(wh, table)
+    if late not in staged or not merged <= staged:
+        return []
+    return sorted(staged)
+
+
+def _replay(
+    wh: Warehouse, table: Table, late: date, dates: list[date], run_id: str, policy: MergePolicy
+) -> MergeResult:
+    wh.execute(f"DELETE FROM {table.dw_name}")
+    pipeline_log.clear_watermark(wh, table)
+    replay_policy = MergePolicy(policy.max_delete_ratio, policy.min_rows_for_guard, rebuild=True)
+    results = [apply_date(wh, table, d, run_id, replay_policy) for d in dates]
+    mine = next(r for r in results if r.backup_date == late)
+    mine.status = "replayed"
+    mine.live_rows = results[-1].live_rows
+    mine.message = (
+        f"{late} arrived after {table.dw_name} had applied {dates[-1]}; rebuilt from the "
+        f"{len(dates)} staged dates {dates[0]}..{dates[-1]} in order. {mine.message}"
+    ).strip()
+    return mine

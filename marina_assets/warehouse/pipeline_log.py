@@ -97,16 +97,70 @@ def staged(wh: Warehouse, table: Table, backup_date: date) -> bool:
     return bool(rows[0][0])
 
 
+def _as_date(v: date | datetime) -> date:
+    # Oracle's DATE carries a time of day and comes back as a datetime
+    return v.date() if isinstance(v, datetime) else v
+
+
 def watermark(wh: Warehouse, table: Table) -> date | None:
     rows = wh.fetchall(
         f"SELECT LAST_BACKUP_DATE FROM {WATERMARKS.name} WHERE TABLE_NAME = {wh.dialect.bind('t')}",
         {"t": table.dw_name},
     )
-    return rows[0][0] if rows else None
+    return _as_date(rows[0][0]) if rows else None
 
 
-def set_watermark(wh: Warehouse, table: Table, backup_date: date) -> None:
+def clear_watermark(wh: Warehouse, table: Table) -> None:
     wh.execute(
         f"DELETE FROM {WATERMARKS.name} WHERE TABLE_NAME = {wh.dialect.bind('t')}", {"t": table.dw_name}
     )
+
+
+def staged_dates(wh: Warehouse, table: Table) -> set[date]:
+    """Dates whose STG partition loaded and still holds its rows (not pruned since)."""
+    b = wh.dialect.bind
+    latest: dict[date, tuple[datetime, int]] = {}
+    for d, finished, loaded in wh.fetchall(
+        f"SELECT BACKUP_DATE, FINISHED_AT, ROWS_LOADED FROM {LOAD_LOG.name} "
+        f"WHERE TABLE_NAME = {b('t')} AND LAYER = 'STG' AND STATUS = 'loaded'",
+        {"t": table.stg_name},
+    ):
+        d = _as_date(d)
+        if d not in latest or finished > latest[d][0]:
+            latest[d] = (finished, int(loaded or 0))
+    present = {_as_date(r[0]) for r in wh.fetchall(f"SELECT DISTINCT BACKUP_DATE FROM {table.stg_name}")}
+    return {d for d, (_, loaded) in latest.items() if d in present or loaded == 0}
+
+
+def merged_dates(wh: Warehouse, table: Table) -> set[date]:
+    rows = wh.fetchall(
+        f"SELECT DISTINCT BACKUP_DATE FROM {LOAD_LOG.name} WHERE TABLE_NAME = {wh.dialect.bind('t')} "
+        f"AND LAYER = 'DW' AND STATUS = 'merged'",
+        {"t": table.dw_name},
+    )
+    return {_as_date(r[0]) for r in rows}
+
+
+def last_merge_log(wh: Warehouse, table: Table, backup_date: date, run_id: str) -> dict[str, Any] | None:
+    """The MergeResult fields of the newest DW log row of (table, date, run), as written in SQL."""
+    b = wh.dialect.bind
+    rows = wh.fetchall(
+        f"SELECT STATUS, ROWS_INSERTED, ROWS_UPDATED, ROWS_DELETED, ROWS_REVIVED, DELETES_HELD, "
+        f"ROWS_REJECTED, ROWS_READ, ROWS_LIVE, MESSAGE, FINISHED_AT FROM {LOAD_LOG.name} "
+        f"WHERE TABLE_NAME = {b('t')} AND BACKUP_DATE = {b('d')} AND LOAD_RUN_ID = {b('r')} "
+        f"AND LAYER = 'DW'",
+        {"t": table.dw_name, "d": backup_date, "r": run_id},
+    )
+    if not rows:
+        return None
+    r = max(rows, key=lambda row: row[-1])
+    names = ("inserted", "updated", "deleted", "revived", "deletes_held", "duplicates", "snapshot_rows")
+    out: dict[str, Any] = {"status": r[0], "message": r[9] or ""}
+    out.update({n: int(v or 0) for n, v in zip(names, r[1:8], strict=True)})
+    out["live_rows"] = int(r[8] or 0)
+    return out
+
+
+def set_watermark(wh: Warehouse, table: Table, backup_date: date) -> None:
+    clear_watermark(wh, table)
     wh.insert_rows(WATERMARKS.name, WATERMARKS.column_names, [(table.dw_name, backup_date, datetime.now())])

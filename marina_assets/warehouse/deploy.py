@@ -1,0 +1,55 @@
+"""Apply the generated SQL of the warehouse's dialect and report each object's status.
+
+Tables go through `ensure_schema` (create what is missing, ALTER ADD new catalog columns);
+every other CREATE in `sql/<dialect>/` (merge procedures, views, functions) is executed in file
+order. Status per object: the engine's own where it tracks one (Oracle: USER_OBJECTS.STATUS and
+USER_ERRORS), otherwise OK or the error the statement raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from marina_assets.catalog.model import Table
+from marina_assets.warehouse.backend import Warehouse
+from marina_assets.warehouse.schema import ensure_schema
+from marina_assets.warehouse.sql_files import generate, read_tree
+from marina_assets.warehouse.sql_text import created_object, split_statements
+
+
+@dataclass
+class DeployedObject:
+    kind: str
+    name: str
+    status: str  # CREATED | ALTERED | UNCHANGED (tables); OK | ERROR | VALID | INVALID | MISSING
+    errors: str = ""
+
+
+def deploy(wh: Warehouse, tables: list[Table], sql_dir: Path | None) -> list[DeployedObject]:
+    before = set(wh.existing_columns())
+    ran = ensure_schema(wh, tables)
+    out: list[DeployedObject] = []
+    altered = {s.split()[2] for s in ran if s.startswith("ALTER TABLE")}
+    for name in sorted(set(wh.existing_columns())):
+        status = "CREATED" if name not in before else "ALTERED" if name in altered else "UNCHANGED"
+        out.append(DeployedObject("TABLE", name, status))
+
+    files = read_tree(sql_dir, wh.dialect) if sql_dir and (sql_dir / wh.dialect.name).exists() else None
+    objects: list[DeployedObject] = []
+    for _, text in sorted((files or generate(wh.dialect)).items()):
+        for stmt in split_statements(text):
+            obj = created_object(stmt)
+            if obj is None or obj[0] == "TABLE":
+                continue
+            o = DeployedObject(obj[0], obj[1], "OK")
+            try:
+                wh.execute(stmt)
+            except Exception as e:  # report every object, then fail as a whole
+                o.status, o.errors = "ERROR", str(e).strip()
+            objects.append(o)
+    status = wh.object_status([o.name for o in objects])
+    for o in objects:
+        if o.name in status and o.status != "ERROR":
+            o.status, o.errors = status[o.name]
+    return out + objects
