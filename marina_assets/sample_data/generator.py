@@ -50,6 +50,13 @@ _SEQUENCE_DOMAIN = 20  # values of a non-ref, non-counter column in a composite 
 _STAMP = re.compile(r"UPDATED|MODIFIED")
 _LABEL = re.compile(r"NAME|LABEL|CODE|SYMBOL|TITLE|DESCRIPTION")
 
+# Double-entry tables: (system, source) -> (parent column, debit column, credit column). After
+# every day the last line of each parent is set so that the parent's debits equal its credits,
+# as a ledger requires (the NetSuite views' journal check relies on it).
+BALANCED_LINES: Mapping[tuple[str, str], tuple[str, str, str]] = {
+    ("NS", "TransactionAccountingLine"): ("TRANSACTION", "DEBIT", "CREDIT"),
+}
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -291,6 +298,26 @@ class _TableState:
         labels = list(label.choices or ()) if label is not None else [None] * len(keys)
         for key, text in zip(keys, labels, strict=False):
             self.live[key] = self._new_row(rng, key, plan, text)
+        self._balance()
+
+    def _balance(self) -> None:
+        """Make each parent's debits equal its credits (tables in BALANCED_LINES only)."""
+        spec = BALANCED_LINES.get((self.table.system, self.table.source))
+        if spec is None:
+            return
+        parent_at, debit_at, credit_at = (self.index[name] for name in spec)
+        groups: dict[Any, list[Key]] = {}
+        for key, row in self.live.items():
+            groups.setdefault(row[parent_at], []).append(key)
+        zero = Decimal("0.00")
+        for keys in groups.values():
+            *others, last = sorted(keys)
+            diff = sum(
+                ((self.live[k][debit_at] or zero) - (self.live[k][credit_at] or zero) for k in others), zero
+            )
+            row = list(self.live[last])
+            row[debit_at], row[credit_at] = (zero, diff) if diff >= 0 else (-diff, zero)
+            self.live[last] = tuple(row)
 
     def _position(self, name: str) -> int:
         at = self.index.get(name, self.index.get(name.upper()))
@@ -399,6 +426,7 @@ class _TableState:
 
         for key in self.keys.take(rng, max(1, round(size * INSERT_RATE))):
             live[key] = self._new_row(rng, key, plan)
+        self._balance()
 
     def _flip_targets(self, rng: random.Random, keys: list[Key], targets: list[Key]) -> dict[Key, str]:
         """Pick one updated row to get a NULL filled and one to get a value NULLed, when possible."""

@@ -1,0 +1,58 @@
+-- DW_MOLO_DAILY_SLIP_COUNT_VW: slip inventory per marina per night.
+-- A reservation occupies its slip the nights ARRIVAL_DATE .. DEPARTURE_DATE - 1 when its status
+-- counts as occupied. The nights listed are those from the first arrival to the last departure
+-- of such reservations, taken from DW_CALENDAR (no engine-specific date series).
+-- A slip belongs to the marina of its pier; only live rows (IS_DELETED = 0) are read.
+WITH slip AS (
+    SELECT s.ID AS SLIP_ID, p.MARINA_LOCATION_ID, s.IS_ACTIVE
+    FROM DW_MOLO_SLIPS s
+    JOIN DW_MOLO_PIERS p ON p.ID = s.PIER_ID AND p.IS_DELETED = 0
+    WHERE s.IS_DELETED = 0
+),
+stay AS (
+    SELECT r.SLIP_ID, r.ARRIVAL_DATE, r.DEPARTURE_DATE
+    FROM DW_MOLO_RESERVATIONS r
+    JOIN DW_MOLO_RESERVATION_STATUSES rs
+        ON rs.ID = r.STATUS_ID AND rs.IS_DELETED = 0 AND rs.COUNTS_AS_OCCUPIED = {TRUE}
+    WHERE r.IS_DELETED = 0
+),
+night AS (
+    SELECT c.CALENDAR_DATE
+    FROM DW_CALENDAR c
+    JOIN (SELECT MIN(ARRIVAL_DATE) AS FIRST_NIGHT, MAX(DEPARTURE_DATE) AS LAST_DEPARTURE FROM stay) span
+        ON c.CALENDAR_DATE >= span.FIRST_NIGHT AND c.CALENDAR_DATE < span.LAST_DEPARTURE
+),
+occupied AS (
+    SELECT
+        o.CALENDAR_DATE,
+        sl.MARINA_LOCATION_ID,
+        COUNT(*) AS OCCUPIED_SLIPS,
+        SUM(CASE WHEN sl.IS_ACTIVE = {TRUE} THEN 1 ELSE 0 END) AS OCCUPIED_ACTIVE_SLIPS
+    FROM (
+        SELECT DISTINCT n.CALENDAR_DATE, st.SLIP_ID
+        FROM night n
+        JOIN stay st ON st.ARRIVAL_DATE <= n.CALENDAR_DATE AND st.DEPARTURE_DATE > n.CALENDAR_DATE
+    ) o
+    JOIN slip sl ON sl.SLIP_ID = o.SLIP_ID
+    GROUP BY o.CALENDAR_DATE, sl.MARINA_LOCATION_ID
+),
+inventory AS (
+    SELECT
+        MARINA_LOCATION_ID,
+        SUM(CASE WHEN IS_ACTIVE = {TRUE} THEN 1 ELSE 0 END) AS TOTAL_SLIPS,
+        SUM(CASE WHEN IS_ACTIVE = {TRUE} THEN 0 ELSE 1 END) AS INACTIVE_SLIPS
+    FROM slip
+    GROUP BY MARINA_LOCATION_ID
+)
+SELECT
+    n.CALENDAR_DATE,
+    m.ID AS MARINA_LOCATION_ID,
+    m.NAME AS MARINA_NAME,
+    i.TOTAL_SLIPS,
+    COALESCE(o.OCCUPIED_SLIPS, 0) AS OCCUPIED_SLIPS,
+    i.TOTAL_SLIPS - COALESCE(o.OCCUPIED_ACTIVE_SLIPS, 0) AS AVAILABLE_SLIPS,
+    i.INACTIVE_SLIPS
+FROM night n
+CROSS JOIN inventory i
+JOIN DW_MOLO_MARINA_LOCATIONS m ON m.ID = i.MARINA_LOCATION_ID AND m.IS_DELETED = 0
+LEFT JOIN occupied o ON o.CALENDAR_DATE = n.CALENDAR_DATE AND o.MARINA_LOCATION_ID = i.MARINA_LOCATION_ID
