@@ -30,6 +30,8 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 ui: $(STAMP)
+	@mkdir -p .marina/dagster_home
+	@test -e .marina/dagster_home/dagster.yaml || cp deploy/dagster.local.yaml .marina/dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.marina/dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 clean-state:

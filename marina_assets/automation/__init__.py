@@ -1,0 +1,1 @@
+"""Automation: backup sensors, the fallback schedule, maintenance jobs, report email, alerts."""
