@@ -19,22 +19,31 @@ from typing import Any
 
 
 def _child(fn: Callable[[], dict[str, Any]], queue: mp.Queue) -> None:
-    t0 = time.perf_counter()
-    out = fn()
-    seconds = time.perf_counter() - t0
-    out.setdefault("seconds", seconds)
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    try:
+        t0 = time.perf_counter()
+        out = fn()
+        seconds = time.perf_counter() - t0
+        out.setdefault("seconds", seconds)
+        out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    except BaseException as e:  # the parent must not wait forever on a failed measurement
+        out = {"error": f"{type(e).__name__}: {e}"}
     queue.put(out)
 
 
-def measure(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def measure(fn: Callable[[], dict[str, Any]], *, timeout_s: float = 1800) -> dict[str, Any]:
     """Run `fn` in a child process; it returns at least `rows` and/or `bytes` (and may time itself)."""
     ctx = mp.get_context("fork")
     queue: mp.Queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(fn, queue))
     proc.start()
-    result = queue.get()
+    try:
+        result = queue.get(timeout=timeout_s)
+    except Exception as e:  # queue.Empty, or the child died without reporting
+        proc.kill()
+        raise RuntimeError(f"benchmark child produced no result within {timeout_s} s") from e
     proc.join()
+    if "error" in result:
+        raise RuntimeError(f"benchmark child failed: {result['error']}")
     return result
 
 

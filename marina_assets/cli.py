@@ -3,6 +3,7 @@
     marina-etl sample-data --start 2025-11-15 --days 3 --scale 1 --out DIR|s3://bucket/prefix
     marina-etl demo [--days 3] [--scale 1]    generate backups and run them through Dagster
     marina-etl summary [--date D]             per-table counts from the load log
+    marina-etl parse FILE --out DIR [--source S] [--schema DUMP]   a backup as JSON Lines, untyped
 
 Each sub-command lives in `marina_assets/commands/<name>.py` with a `register(subparsers)`.
 """
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "marina_assets.commands.sample_data",
     "marina_assets.commands.demo",
+    "marina_assets.commands.sql",
+    "marina_assets.commands.parse",
 )
 
 

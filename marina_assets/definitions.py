@@ -12,10 +12,13 @@ from marina_assets.assets.backups import BACKUP_IO_MANAGER_KEY, backup_spec
 from marina_assets.assets.jobs import jobs
 from marina_assets.assets.staging import staging_assets
 from marina_assets.assets.warehouse import warehouse_assets
+from marina_assets.automation.area import automation_definitions
 from marina_assets.backups.io_manager import BackupIOManager
 from marina_assets.backups.store import BackupStore, S3BackupStore
 from marina_assets.catalog import SYSTEMS
+from marina_assets.checks.assets import checks_definitions
 from marina_assets.resources import WarehouseResource, backup_store_from_env, warehouse_from_env
+from marina_assets.views.assets import views_definitions
 
 
 def core_definitions(*, store: BackupStore, warehouse: WarehouseResource) -> dg.Definitions:
@@ -31,7 +34,12 @@ def core_definitions(*, store: BackupStore, warehouse: WarehouseResource) -> dg.
 
 # Further areas (views and checks, automation) register here: each is called with the same
 # keyword arguments and returns a Definitions without resources.
-AREAS: list[Callable[..., dg.Definitions]] = [core_definitions]
+AREAS: list[Callable[..., dg.Definitions]] = [
+    core_definitions,
+    automation_definitions,
+    views_definitions,
+    checks_definitions,
+]
 
 
 def build_definitions() -> dg.Definitions:

@@ -12,9 +12,10 @@ import dagster as dg
 from marina_assets.assets.keys import backup_key, group, stg_key
 from marina_assets.assets.metadata import table_metadata
 from marina_assets.assets.partitions import BACKUP_DATES
+from marina_assets.automation.retries import staging_retry
 from marina_assets.backups.io_manager import BackupHandle
 from marina_assets.catalog.model import SourceSystem
-from marina_assets.parsing import PARSERS, BackupError
+from marina_assets.parsing import DEFAULT_LIMITS, PARSERS, ArchiveLimits, BackupError
 from marina_assets.resources import WarehouseResource
 from marina_assets.staging.loader import LoadPolicy, StagedTable, load_backup
 from marina_assets.warehouse.ddl import stg_def
@@ -23,6 +24,9 @@ from marina_assets.warehouse.schema import ensure_schema
 
 class StagingConfig(dg.Config):
     max_reject_ratio: float = 0.01
+    # archive-bomb guards, enforced while decompressing (see marina_assets/parsing/limits.py)
+    max_uncompressed_bytes: int = DEFAULT_LIMITS.max_bytes
+    max_compression_ratio: float = DEFAULT_LIMITS.max_ratio
 
 
 def _result_metadata(r: StagedTable, handle: BackupHandle) -> dict[str, Any]:
@@ -63,6 +67,9 @@ def staging_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsDef
         can_subset=True,
         partitions_def=BACKUP_DATES,
         pool=f"marina_warehouse_{warehouse_kind}",
+        # no backfill policy: an asset backfill loads each date in a run of its own, in parallel
+        # (the pool serialises DuckDB's writer); the DW assets then apply the dates oldest first
+        retry_policy=staging_retry(),
     )
     def _staging(
         context: dg.AssetExecutionContext,
@@ -82,7 +89,15 @@ def staging_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsDef
                         tables=tables,
                         backup_date=backup_date,
                         run_id=context.run.run_id,
-                        events=parse(stream, backup.obj.key, tables),
+                        events=parse(
+                            stream,
+                            backup.obj.key,
+                            tables,
+                            limits=ArchiveLimits(
+                                max_bytes=config.max_uncompressed_bytes,
+                                max_ratio=config.max_compression_ratio,
+                            ),
+                        ),
                         policy=LoadPolicy(max_reject_ratio=config.max_reject_ratio),
                     )
             except BackupError as e:

@@ -1,7 +1,9 @@
 """DW assets: one subsettable multi-asset per source system merging STG into every DW_* table.
 
-DW assets backfill in a single run and apply the dates of the range in ascending order, so a
-5-day backfill gives exactly the DW of five sequential daily runs.
+DW assets backfill with a single-run policy and apply the dates of a run in ascending order;
+each DW table depends on its own previous date, so an asset backfill never applies a date before
+an older one (STG dates may finish out of order). A 5-day backfill gives exactly the DW of five
+sequential daily runs (marina_assets_tests/automation/test_daemon_e2e.py).
 """
 
 from datetime import date
@@ -12,11 +14,14 @@ import dagster as dg
 from marina_assets.assets.keys import dw_key, group, stg_key
 from marina_assets.assets.metadata import table_metadata
 from marina_assets.assets.partitions import BACKUP_DATES
+from marina_assets.automation.retries import warehouse_retry
 from marina_assets.catalog.model import SourceSystem
 from marina_assets.resources import WarehouseResource
 from marina_assets.warehouse.ddl import dw_def
 from marina_assets.warehouse.merger import MergePolicy, MergeResult, merge_table
 from marina_assets.warehouse.schema import ensure_schema
+
+_PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 
 
 class MergeConfig(dg.Config):
@@ -46,7 +51,9 @@ def warehouse_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsD
     specs = [
         dg.AssetSpec(
             key=key,
-            deps=[stg_key(system, t)],
+            # DW of date D follows DW of D-1: an asset backfill then applies its dates oldest first
+            # even when the STG partitions finish out of order (the watermark would skip older ones)
+            deps=[stg_key(system, t), dg.AssetDep(key, partition_mapping=_PREVIOUS_DATE)],
             description=(t.description or t.source)
             + " Current state with audit columns; keys missing from the latest snapshot are soft-deleted.",
             group_name=group(system, "warehouse"),
@@ -65,6 +72,7 @@ def warehouse_assets(system: SourceSystem, *, warehouse_kind: str) -> dg.AssetsD
         partitions_def=BACKUP_DATES,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=f"marina_warehouse_{warehouse_kind}",
+        retry_policy=warehouse_retry(),
     )
     def _warehouse(context: dg.AssetExecutionContext, config: MergeConfig, warehouse: WarehouseResource):
         tables = [by_key[k] for k in by_key if k in context.selected_asset_keys]
