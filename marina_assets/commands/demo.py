@@ -48,14 +48,20 @@ def run_demo(args: argparse.Namespace) -> int:
     from marina_assets.definitions import defs
 
     job = defs.resolve_job_def(ALL_JOB)
+    # Asset checks (~400 per run) cost more than the load itself on a small machine; the
+    # earlier dates run without them and the last date runs the full job, checks included.
+    unchecked = job.get_subset(
+        asset_selection=set(job.asset_layer.selected_asset_keys), asset_check_selection=set()
+    )
     instance = dg.DagsterInstance.get()
     run_ids = []
     for i in range(args.days):
         day = (start + timedelta(days=i)).isoformat()
-        print(f"materializing {day} ...", flush=True)
+        last = i == args.days - 1
+        print(f"materializing {day}{' with asset checks' if last else ''} ...", flush=True)
         # the per-event DEBUG stream buries the summary; the UI keeps the full event log
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-        result = job.execute_in_process(
+        result = (job if last else unchecked).execute_in_process(
             partition_key=day, instance=instance, raise_on_error=False, run_config=quiet
         )
         run_ids.append(result.run_id)
