@@ -30,10 +30,11 @@ def parse_name(system: SourceSystem, key: str) -> tuple[date, datetime] | None:
     m = re.fullmatch(system.object_pattern, posixpath.basename(key))
     if not m:
         return None
-    day = date.fromisoformat(m.group("date"))
     digits = re.sub(r"\D", "", m.group("time"))
     hh, mm, ss = int(digits[0:2]), int(digits[2:4]), int(digits[4:6] or 0)
     try:
+        # an impossible date or time in a name is not a backup: a sensor must not crash on it
+        day = date.fromisoformat(m.group("date"))
         return day, datetime(day.year, day.month, day.day, hh, mm, ss)
     except ValueError:
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -42,10 +41,7 @@ STELLAR = system("STELLAR")
     ],
 )
 def test_object_names(code: str, name: str, expected: tuple | None) -> None:
-    try:
-        assert parse_name(system(code), name) == expected
-    except ValueError:
-        assert expected is None
+    assert parse_name(system(code), name) == expected
 
 
 def test_local_store_latest_object_of_a_date_wins(tmp_path: Path) -> None:
@@ -121,4 +117,3 @@ def test_s3_store_lists_and_streams_generated_backups(
     assert {f"{t.source}.csv" for t in MOLO.tables} == set(members)
     assert [o.key for o in store.list_objects("STELLAR")] == ["prod_resilient_2025-11-17_05_00-DATA.sql.gz"]
     assert "testing" not in repr(store)  # credentials are never part of the resource config
-    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "testing"
