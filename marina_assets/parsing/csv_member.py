@@ -1,9 +1,14 @@
 """Read one CSV member (a MOLO or NetSuite table) into typed batches and rejects.
 
-Columns are matched by header name, not position. The fast path is Arrow's C CSV reader with
-every column read as text; the typed conversion and the line numbers are vectorized. When the
-fast reader has to skip a malformed record, the member is read again by the exact tokenizer
-(after a `Reset`), so every reject carries its physical line and nothing is silently lost.
+Columns are matched by header name, not position. Three paths, each taken only when the one
+before cannot prove its result exact:
+
+1. Arrow's C CSV reader converts straight to the catalog's types (the values it accepts are a
+   subset of what `typing` accepts, with the same result), so most members never exist as text;
+2. the same reader with every column as text, converted by `typing` (which quarantines the
+   values that do not convert, with their line) — taken after a `Reset` when Arrow refused a value;
+3. the exact byte tokenizer (after a `Reset`) when Arrow has to skip a malformed record, so
+   every reject carries its physical line and nothing is silently lost.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -28,7 +34,7 @@ from marina_assets.parsing.events import (
     Reset,
     TableReport,
 )
-from marina_assets.parsing.typing import type_batch
+from marina_assets.parsing.typing import BOOLEAN_FALSE, BOOLEAN_TRUE, arrow_type, type_batch
 
 BATCH_ROWS = 65_536
 _BLOCK_BYTES = 8 << 20
@@ -36,6 +42,10 @@ _BLOCK_BYTES = 8 << 20
 
 class _FastPathGaveUp(Exception):
     pass
+
+
+class _TypedPathGaveUp(Exception):
+    """Arrow refused a value as the catalog type: read the member again as text."""
 
 
 def _render(values: list[str | None]) -> str:
@@ -50,15 +60,38 @@ def _render(values: list[str | None]) -> str:
     return ",".join(out)
 
 
-def _newlines_per_row(columns: list[pa.Array]) -> pa.Array:
-    extra = pa.repeat(pa.scalar(0, pa.int64()), len(columns[0]) if columns else 0)
+def _text_of(c: pa.Array) -> bytes:
+    """The UTF-8 bytes of every value of a string array, back to back (one memcpy)."""
+    _, offsets, data = c.buffers()
+    if data is None or not len(c):
+        return b""
+    bounds = np.frombuffer(offsets, np.int32, count=2, offset=4 * c.offset), np.frombuffer(
+        offsets, np.int32, count=1, offset=4 * (c.offset + len(c))
+    )
+    return data.slice(int(bounds[0][0]), int(bounds[1][0] - bounds[0][0])).to_pybytes()
+
+
+def _newlines_per_row(columns: list[pa.Array]) -> pa.Array | None:
+    """Extra physical lines each record spans (line breaks inside quoted values), or None
+    when no record of the batch spans more than one line. A memchr over each text column's
+    bytes finds the columns with a break; only those are counted per row."""
+    extra: pa.Array | None = None
     for c in columns:
-        if not (pc.any(pc.match_substring(c, "\n")).as_py() or pc.any(pc.match_substring(c, "\r")).as_py()):
-            continue  # most columns hold no line break: one pass instead of three
-        lf = pc.fill_null(pc.count_substring(c, "\n"), 0)
-        cr = pc.fill_null(pc.count_substring(c, "\r"), 0)
-        crlf = pc.fill_null(pc.count_substring(c, "\r\n"), 0)
-        extra = pc.add(extra, pc.subtract(pc.add(lf, cr), crlf).cast(pa.int64()))
+        if not pa.types.is_string(c.type):
+            continue
+        text = _text_of(c)
+        lf, cr = b"\n" in text, b"\r" in text
+        if not (lf or cr):
+            continue
+        if not cr:  # the usual case: one scan
+            breaks = pc.count_substring(c, "\n")
+        else:
+            breaks = pc.subtract(
+                pc.add(pc.count_substring(c, "\n"), pc.count_substring(c, "\r")),
+                pc.count_substring(c, "\r\n"),
+            )
+        breaks = pc.fill_null(breaks, 0).cast(pa.int64())
+        extra = breaks if extra is None else pc.add(extra, breaks)
     return extra
 
 
@@ -94,8 +127,14 @@ def read_csv_member(
     report.missing_columns = [c.source for c in table.columns if c.name not in present]
     header_lines = 1 + header.raw.count(b"\n") + header.raw.count(b"\r") - header.raw.count(b"\r\n")
 
+    args = (table, member, open_member, names, mapping, header_lines, report, batch_rows)
     try:
-        yield from _fast(table, member, open_member, names, mapping, header_lines, report, batch_rows)
+        try:
+            yield from _fast(*args, typed=True)
+        except _TypedPathGaveUp:
+            yield Reset(table)
+            report.rows_read = report.rows_rejected = 0
+            yield from _fast(*args, typed=False)
     except _FastPathGaveUp:
         yield Reset(table)
         report.rows_read = report.rows_rejected = 0
@@ -110,8 +149,12 @@ def _emit(
     lines: pa.Array,
     render: Callable[[int], str],
     report: TableReport,
+    *,
+    typed: bool = False,
 ) -> Iterator[ParseEvent]:
     batch, bad = type_batch(table, cells, lines, render)
+    if bad and typed:
+        raise _TypedPathGaveUp  # a reject must show the record's text, which only the text path has
     report.rows_read += len(lines)
     for i, reason, raw in bad:
         report.rows_rejected += 1
@@ -129,9 +172,17 @@ def _fast(
     header_lines: int,
     report: TableReport,
     batch_rows: int,
+    *,
+    typed: bool,
 ) -> Iterator[ParseEvent]:
-    if len(set(names)) != len(names):
-        raise _FastPathGaveUp  # Arrow cannot address duplicate header names
+    if len(set(names)) != len(names) or len(names) < 2:
+        # Arrow cannot address duplicate header names; with one column a blank line would be a
+        # NULL record to Arrow but is skipped by the exact tokenizer
+        raise _FastPathGaveUp
+    by_name = {c.name: c for c in table.columns}
+    column_types = {n: pa.string() for n in names}  # extra columns too: a reject shows them
+    if typed:
+        column_types.update({names[i]: arrow_type(by_name[w].type) for i, w in mapping.items()})
     skipped: list[object] = []
 
     def on_invalid(row: object) -> str:
@@ -143,10 +194,16 @@ def _fast(
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                # a blank line must not vanish (line numbers would shift): it becomes a record
+                # of one field, which the invalid-row handler sends to the exact path
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
+                ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names},
+                    column_types=column_types,
                     null_values=[""],
+                    true_values=BOOLEAN_TRUE,
+                    false_values=BOOLEAN_FALSE,
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=False,
                 ),
@@ -154,6 +211,8 @@ def _fast(
         except pa.ArrowInvalid as e:
             if "Empty CSV file" in str(e):
                 return
+            if typed:  # most likely a value Arrow would not convert: the text path tells
+                raise _TypedPathGaveUp from e
             raise _FastPathGaveUp from e
         next_line = header_lines + 1
         while True:
@@ -161,19 +220,28 @@ def _fast(
                 rb = reader.read_next_batch()
             except StopIteration:
                 break
-            except pa.ArrowInvalid as e:  # e.g. invalid UTF-8: the exact path reports the line
-                raise _FastPathGaveUp from e
+            except pa.ArrowInvalid as e:
+                if typed and not skipped:
+                    raise _TypedPathGaveUp from e
+                raise _FastPathGaveUp from e  # e.g. invalid UTF-8: the exact path reports the line
             if skipped:
                 raise _FastPathGaveUp
+            if rb.num_rows == 0:
+                continue
             columns = [rb.column(i) for i in range(rb.num_columns)]
-            span = pc.add(_newlines_per_row(columns), 1)
-            ends = pc.cumulative_sum(span)
-            lines = pc.add(pc.subtract(ends, span), next_line)
-            next_line += int(pc.sum(span).as_py() or 0)
-            cells = {mapping[i]: columns[i] for i in mapping}
+            extra = _newlines_per_row(columns)
+            if extra is None:  # one line per record
+                lines = pa.array(range(next_line, next_line + rb.num_rows), pa.int64())
+                next_line += rb.num_rows
+            else:
+                span = pc.add(extra, 1)
+                lines = pc.add(pc.subtract(pc.cumulative_sum(span), span), next_line)
+                next_line += rb.num_rows + int(pc.sum(extra).as_py() or 0)
+            cells = {w: rb.column(names[i]) for i, w in mapping.items()}
 
             def render(i: int, columns: list[pa.Array] = columns) -> str:
-                return _render([c[i].as_py() for c in columns])
+                # typed values are not the record's text: the typed path never keeps a reject
+                return "" if typed else _render([c[i].as_py() for c in columns])
 
             for start in range(0, rb.num_rows, batch_rows):
                 stop = min(start + batch_rows, rb.num_rows)
@@ -185,6 +253,7 @@ def _fast(
                     lines.slice(start, stop - start),
                     lambda i, start=start: render(start + i),
                     report,
+                    typed=typed,
                 )
         if skipped:
             raise _FastPathGaveUp

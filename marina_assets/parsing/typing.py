@@ -40,6 +40,10 @@ def arrow_schema(table: Table) -> pa.Schema:
 
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
+# the spellings Arrow's CSV reader may convert itself (it matches exactly); any other casing
+# of these words still converts, through the text path
+BOOLEAN_TRUE = sorted({f(w) for w in _TRUE for f in (str.lower, str.upper, str.capitalize)})
+BOOLEAN_FALSE = sorted({f(w) for w in _FALSE for f in (str.lower, str.upper, str.capitalize)})
 _ZERO_DATES = {"0000-00-00", "0000-00-00 00:00:00"}
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M:%S")
 _TS_FORMATS = (
@@ -166,7 +170,9 @@ def convert_column(values: pa.Array, column: Column) -> tuple[pa.Array, dict[int
         return values, {}  # already converted by a reader that proved the conversion exact
     if t.kind in (Kind.VARCHAR, Kind.TEXT):
         bad: dict[int, str] = {}
-        if t.kind is Kind.VARCHAR and t.length:
+        # a value's characters never outnumber its bytes: when no value has more bytes than the
+        # limit (offsets only, no scan of the text), none can be too long
+        if t.kind is Kind.VARCHAR and t.length and (pc.max(pc.binary_length(values)).as_py() or 0) > t.length:
             too_long = pc.fill_null(pc.greater(pc.utf8_length(values), t.length), False)
             for i in pc.indices_nonzero(too_long).to_pylist():
                 n = len(values[i].as_py())

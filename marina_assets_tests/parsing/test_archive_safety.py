@@ -163,3 +163,23 @@ def test_gz_name_without_gzip_data_is_an_error(tmp_path: Path, capsys) -> None:
     path.write_bytes(b"INSERT INTO t VALUES (1);\n")
     got = run_parse(capsys, path, tmp_path / "o")
     assert got.code == 1 and "not gzip data" in got.stderr and path.name in got.stderr
+
+
+def test_stored_members_and_a_crc_mismatch_are_read_and_caught_like_zipfile_would() -> None:
+    body = b"Id,Name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(2000))
+    stored = _zip({"Boats.csv": body}, zipfile.ZIP_STORED)
+    got = collect(PARSERS["csv_zip"](io.BytesIO(stored), "s.zip", [BOATS]))
+    assert [r["NAME"] for r in got.rows["Boats"]][-1] == "name 1999"
+    # a stored member's bytes changed in place: only the CRC-32 can tell
+    at = stored.index(b"name 1000")
+    bad = stored[:at] + b"NAME" + stored[at + 4 :]
+    with pytest.raises(BackupError, match=r"s\.zip:Boats\.csv: corrupt member \(size or CRC-32"):
+        collect(PARSERS["csv_zip"](io.BytesIO(bad), "s.zip", [BOATS]))
+
+
+def test_local_header_naming_another_member_is_refused() -> None:
+    data = _zip({"Boats.csv": b"Id,Name\n1,x\n"})
+    local = data.index(b"Boats.csv")  # the local header's copy comes first
+    forged = data[:local] + b"Evil!.csv" + data[local + 9 :]
+    with pytest.raises(BackupError, match=r"local header names b'Evil!\.csv'"):
+        collect(PARSERS["csv_zip"](io.BytesIO(forged), "f.zip", [BOATS]))

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from marina_assets.catalog.model import col, table
-from marina_assets.parsing.csv_member import read_csv_bytes
+from marina_assets.parsing.csv_member import read_csv_bytes, read_csv_member
+from marina_assets.parsing.events import Reset
 from marina_assets_tests.parsing.helpers import collect
 
 T = table(
@@ -126,3 +127,37 @@ def test_python_csv_writer_output_round_trips() -> None:
     got = _parse(buf.getvalue())
     assert got.rows["Boats"][0]["NAME"] == 'say "hi",\nthere'
     assert got.rows["Boats"][0]["HULL"] == "007"
+
+
+def test_blank_line_inside_a_member_does_not_shift_line_numbers() -> None:
+    got = _parse("Id,Name\n1,a\n\n2,b\n3,\"x\ny\"\n4,c\n")
+    assert [(r["ID"], r["SOURCE_LINE"]) for r in got.rows["Boats"]] == [(1, 2), (2, 4), (3, 5), (4, 7)]
+
+
+def test_values_arrow_will_not_convert_still_convert_through_the_text_path() -> None:
+    """Arrow's typed reader refuses these; the text path converts them as `typing` rules say."""
+    got = _parse(
+        "Id,Length,Built,Seen,Active\n"
+        "1,12.555,0000-00-00,2025-01-02 03:04:05,tRuE\n"  # half-even rounding, zero date, odd casing
+        '2,"",2024-05-01,,no\n'  # a quoted empty number is NULL too
+    )
+    assert not got.rejects
+    rows = [{k: v for k, v in r.items() if k in ("LENGTH", "BUILT", "ACTIVE")} for r in got.rows["Boats"]]
+    assert rows == [
+        {"LENGTH": Decimal("12.56"), "BUILT": None, "ACTIVE": True},
+        {"LENGTH": None, "BUILT": date(2024, 5, 1), "ACTIVE": False},
+    ]
+
+
+def test_a_reject_found_after_typed_batches_shows_the_record_text() -> None:
+    """Arrow converts the whole member but the key is empty on one row: the reject's raw text is
+    the record as written, not typed values re-rendered (the typed path hands over to text)."""
+    good = "".join(f"{i},n{i},,{i}.5,2024-01-01,2025-01-02 03:04:05,Y\n" for i in range(1, 5000))
+    data = ("Id,Name,Hull,Length,Built,Seen,Active\n" + good + ",late,,07.50,2024-01-01,,N\n").encode()
+    events = list(read_csv_member(T, "Boats.csv", lambda: io.BytesIO(data), batch_rows=1000))
+    assert sum(isinstance(e, Reset) for e in events) == 1  # four typed batches were taken back
+    got = collect(iter(events))
+    assert len(got.rows["Boats"]) == 4999
+    (bad,) = got.rejects["Boats"]
+    assert (bad.line, bad.raw) == (5001, ",late,,07.50,2024-01-01,,N")
+    assert got.reports["Boats"].rows_read == 5000
