@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -41,8 +42,15 @@ def member_stem(info: zipfile.ZipInfo) -> tuple[str, str]:
 
 
 def member_opener(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, object_name: str, budget: Budget
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    object_name: str,
+    budget: Budget,
+    lock: threading.Lock | None = None,
 ) -> Callable[[], BinaryIO]:
+    """Opens `info` for reading; `lock` serializes seek+read on the archive's file when members
+    are read by several threads at once."""
+    lock = lock or threading.Lock()
     where = f"{object_name}:{info.filename}"
     if info.flag_bits & 0x1:
         raise BackupError(f"{where}: member is encrypted")
@@ -54,7 +62,8 @@ def member_opener(
 
     def open_member() -> BinaryIO:
         if info.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) and archive.fp is not None:
-            member = _Member(archive.fp, info, where)
+            with lock:
+                member = _Member(archive.fp, info, where, lock)
             return LimitedReader(member, lambda: member.consumed, budget, where)  # type: ignore[arg-type, return-value]
         try:  # other methods (bzip2, lzma): zipfile's own reader
             inner = archive.open(info)
@@ -78,8 +87,9 @@ class _Member(io.RawIOBase):
     name the same member as the central directory, and the CRC-32 and size must match at the
     end. Compressed input is fed in small pieces, so `consumed` is exact for the ratio limit."""
 
-    def __init__(self, fp: BinaryIO, info: zipfile.ZipInfo, where: str) -> None:
+    def __init__(self, fp: BinaryIO, info: zipfile.ZipInfo, where: str, lock: threading.Lock) -> None:
         self.fp = fp
+        self.lock = lock
         self.info = info
         self.where = where
         fp.seek(info.header_offset)
@@ -111,8 +121,9 @@ class _Member(io.RawIOBase):
         n = min(n, self.left)
         if n <= 0:
             return b""
-        self.fp.seek(self.pos)
-        data = self.fp.read(n)
+        with self.lock:
+            self.fp.seek(self.pos)
+            data = self.fp.read(n)
         if len(data) != n:
             raise BackupError(f"{self.where}: archive ends inside the member (truncated)")
         self.pos += n
