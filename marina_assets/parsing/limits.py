@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from isal import isal_zlib
 
 from marina_assets.parsing.events import BackupError
 
@@ -38,10 +41,13 @@ class Budget:
         self.limits = limits
         self.name = name
         self.spent = 0
+        self._lock = threading.Lock()  # members of one ZIP are read by several threads at once
 
     def spend(self, n: int, where: str) -> None:
-        self.spent += n
-        if self.spent > self.limits.max_bytes:
+        with self._lock:
+            self.spent += n
+            spent = self.spent
+        if spent > self.limits.max_bytes:
             raise BackupError(
                 f"{where}: uncompressed size exceeds the limit of {self.limits.max_bytes:,} bytes"
             )
@@ -118,14 +124,15 @@ class LimitedReader(io.RawIOBase):
 
 
 class _GzipStream(io.RawIOBase):
-    """gzip (multi-member) decompression with zlib, fed in small compressed pieces so the
-    number of compressed bytes consumed is known exactly. A stream that ends inside a member
-    is an error, as is a damaged member (zlib checks each member's CRC and size)."""
+    """gzip (multi-member) decompression with ISA-L's zlib-compatible inflate (about twice as
+    fast as zlib, same checks), fed in small compressed pieces so the number of compressed
+    bytes consumed is known exactly. A stream that ends inside a member is an error, as is a
+    damaged member (each member's CRC and size are checked)."""
 
     def __init__(self, raw: BinaryIO, name: str) -> None:
         self.raw = raw
         self.name = name
-        self.d = zlib.decompressobj(31)
+        self.d = isal_zlib.decompressobj(31)
         self.previous = 0  # compressed bytes of finished members
         self.fed = 0  # compressed bytes handed to the current member's decompressor
         self.started = False
@@ -150,7 +157,7 @@ class _GzipStream(io.RawIOBase):
                 rest = self.d.unused_data
                 self.previous += self.fed - len(rest)
                 self.fed = len(rest)
-                self.d = zlib.decompressobj(31)
+                self.d = isal_zlib.decompressobj(31)
                 data = rest or self._more()
                 if not data or (data.strip(b"\0") == b"" and not self.raw.read(1)):
                     self.done = True  # the end, or zero padding after the last member (gzip(1) allows it)
@@ -169,7 +176,7 @@ class _GzipStream(io.RawIOBase):
             self.started = True
             try:
                 out = self.d.decompress(data, size)
-            except zlib.error as e:
+            except (zlib.error, isal_zlib.error) as e:
                 raise BackupError(f"{self.name}: compressed stream is corrupt or truncated ({e})") from e
             if out:
                 return out
@@ -220,7 +227,7 @@ def open_maybe_gzip(stream: BinaryIO, name: str, limits: ArchiveLimits = DEFAULT
 
 
 class ThreadedReader(io.RawIOBase):
-    """Reads `inner` in a background thread, a few chunks ahead, so decompression (zlib
+    """Reads `inner` in a background thread, a few chunks ahead, so decompression (ISA-L
     releases the GIL) overlaps with parsing. Memory: at most `depth` chunks in flight."""
 
     def __init__(self, inner: BinaryIO, chunk: int = 1 << 20, depth: int = 8) -> None:

@@ -13,8 +13,10 @@ two databases of the dump is ambiguous and fails that table. An incomplete dump 
 gzip, a statement cut off, the `-- Dump completed` trailer missing) raises `BackupError`.
 
 Concurrency, for speed with bounded memory: decompression runs a few chunks ahead in a thread
-(`limits.ThreadedReader`) and Arrow parses up to two 16 MB chunks in another (`_Pipeline`);
-both release the GIL while this thread splits statements. Rows leave in file order per table.
+(`limits.ThreadedReader`) and Arrow parses and types up to two 4 MB chunks in another
+(`_Pipeline`); both release the GIL while this thread splits statements. Chunks are small so
+that Arrow works during the whole read, not only at the end (a table under the chunk size is
+read when the dump ends). Rows leave in file order per table.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from marina_assets.catalog.model import Table
@@ -45,7 +48,7 @@ from marina_assets.parsing.sql_values import as_text, iter_tuples
 from marina_assets.parsing.typing import arrow_type, type_batch
 
 BATCH_ROWS = 65_536
-FAST_BYTES = 16 << 20  # CSV text of several INSERTs handed to Arrow at once
+FAST_BYTES = 4 << 20  # CSV text of several INSERTs handed to Arrow at once
 MAX_RAW = 4000
 
 
@@ -179,7 +182,7 @@ def _map(st: _TableState, columns: list[str]) -> str | None:
 
 
 def _insert(st: _TableState, ev: Insert, pipeline: _Pipeline) -> Iterator[ParseEvent]:
-    converted = to_csv(ev.text, ev.values_at, ev.skeleton) if ev.skeleton is not None else None
+    converted = to_csv(ev.text, ev.values_at) if ev.plain else None
     if converted is not None:
         yield from _flush_exact(st)  # keep rows in file order
         st.fast.append((ev, *converted))
@@ -227,8 +230,8 @@ def _exact(st: _TableState, ev: Insert, mapping: _Mapping) -> Iterator[ParseEven
 
 
 class _Pipeline:
-    """Arrow reads chunks in a worker thread (it releases the GIL) while this thread splits the
-    next statements; at most `depth` chunks are in flight, so memory stays bounded."""
+    """Arrow reads and types chunks in a worker thread (it releases the GIL) while this thread
+    splits the next statements; at most `depth` chunks are in flight, so memory stays bounded."""
 
     def __init__(self, depth: int = 2) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marina-arrow")
@@ -238,11 +241,10 @@ class _Pipeline:
     def submit(self, st: _TableState) -> Iterator[ParseEvent]:
         parts, st.fast, st.fast_bytes = st.fast, [], 0
         assert st.mapping is not None
-        width = len(st.mapping.columns)
-        types = {i: arrow_type(st.table.column(name).type) for name, i in st.mapping.index.items()}
         csv = b"\n".join(p[1] for p in parts)
-        total = sum(p[2] for p in parts)
-        self.inflight.append((st, st.mapping, parts, self.pool.submit(_read, csv, width, types, total)))
+        lines = np.repeat(np.array([p[0].line for p in parts], dtype=np.int64), [p[2] for p in parts])
+        job = self.pool.submit(_read_typed, st.table, st.mapping, csv, lines)
+        self.inflight.append((st, st.mapping, parts, job))
         while len(self.inflight) > self.depth:
             yield from self._harvest()
 
@@ -255,35 +257,47 @@ class _Pipeline:
 
     def _harvest(self) -> Iterator[ParseEvent]:
         st, mapping, parts, future = self.inflight.popleft()
-        arrays = future.result()
+        typed = future.result()
         if st.failed:
             return
-        if arrays is None:
+        if typed is None:
             yield from _flush_exact(st)
             for ev, _, _ in parts:  # e.g. invalid UTF-8 or a short tuple: the exact path says where
                 yield from _exact(st, ev, mapping)
             yield from _flush_exact(st)
             return
-        by_position = {i: name for name, i in mapping.index.items()}
-        cells = {by_position[i]: a for i, a in arrays.items()}
-        lines = pa.concat_arrays([pa.repeat(pa.scalar(p[0].line, pa.int64()), p[2]) for p in parts])
-        order = sorted(arrays)
-
-        def render(i: int) -> str:
-            return "(" + ",".join(_sql_literal(_text(arrays[k][i].as_py())) for k in order) + ")"
-
-        yield from _typed(st, cells, lines, render)
+        yield from _report(st, *typed)
 
 
-def _read(csv: bytes, width: int, types: dict[int, pa.DataType], total: int) -> dict[int, pa.Array] | None:
-    # typed in C first; a value Arrow will not convert sends the chunk through the text path,
-    # where the typing layer quarantines exactly the bad rows
+def _read_typed(table: Table, mapping: _Mapping, csv: bytes, lines: np.ndarray) -> _Typed | None:
+    """(typed batch, rejects, lines) of one chunk, or None when the exact path must read it.
+
+    Runs in the worker thread: Arrow parses and converts in C first; a value Arrow will not
+    convert sends the chunk through the text path, where the typing layer quarantines exactly
+    the bad rows. A row count other than the tuples counted (a separator inside a string, an
+    empty tuple) or anything Arrow refuses as text means the exact path.
+    """
+    width = len(mapping.columns)
+    types = {i: arrow_type(table.column(name).type) for name, i in mapping.index.items()}
+    total = len(lines)
     arrays = read_columns(csv, width, types)
     if arrays is None or len(next(iter(arrays.values()))) != total:
         arrays = read_columns(csv, width, {i: pa.string() for i in types})
     if arrays is None or len(next(iter(arrays.values()))) != total:
         return None
-    return arrays
+    by_position = {i: name for name, i in mapping.index.items()}
+    cells = {by_position[i]: a for i, a in arrays.items()}
+    order = sorted(arrays)
+
+    def render(i: int) -> str:
+        return "(" + ",".join(_sql_literal(_text(arrays[k][i].as_py())) for k in order) + ")"
+
+    line_array = pa.array(lines, type=pa.int64())
+    batch, bad = type_batch(table, cells, line_array, render)
+    return batch, bad, lines
+
+
+_Typed = tuple[pa.RecordBatch, list[tuple[int, str, str]], np.ndarray]
 
 
 def _not_utf8(v: object) -> bool:
@@ -302,10 +316,16 @@ def _typed(
     st: _TableState, cells: dict[str, pa.Array], lines: pa.Array, render: Callable[[int], str]
 ) -> Iterator[ParseEvent]:
     batch, bad = type_batch(st.table, cells, lines, render)
+    yield from _report(st, batch, bad, lines.to_numpy())
+
+
+def _report(
+    st: _TableState, batch: pa.RecordBatch, bad: list[tuple[int, str, str]], lines: np.ndarray
+) -> Iterator[ParseEvent]:
     st.report.rows_read += len(lines)
     for i, reason, raw in bad:
         st.report.rows_rejected += 1
-        yield Rejected(st.table, Reject(st.table.source, st.report.member, lines[i].as_py(), raw, reason))
+        yield Rejected(st.table, Reject(st.table.source, st.report.member, int(lines[i]), raw, reason))
     if batch.num_rows:
         yield Batch(st.table, batch)
 

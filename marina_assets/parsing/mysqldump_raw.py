@@ -82,7 +82,7 @@ class Insert:
     line: int
     text: bytes  # the whole statement
     values_at: int  # offset of the first `(` of the VALUES list in text
-    skeleton: bytes | None  # see sql_splitter.skeleton; None when the splitter scanned exactly
+    plain: bool  # the splitter proved the VALUES list plain (see sql_splitter.plain_values)
 
 
 DumpEvent = TableDef | Insert
@@ -139,11 +139,12 @@ def read_dump(stream: BinaryIO, name: str) -> Iterator[DumpEvent]:
         if head.startswith((b"INSERT", b"REPLACE")):
             m = _INSERT.match(st.text)
             if m is None:
-                yield Insert(database, "", None, st.line, st.text, -1, None)  # unreadable: caller reports
+                yield Insert(database, "", None, st.line, st.text, -1, False)  # unreadable: caller reports
                 continue
             db = _name(m, 1, 2) or database
             cols = column_list(m.group("cols")) if m.group("cols") is not None else None
-            yield Insert(db, _name(m, 3, 4) or "", cols, st.line, st.text, m.end(), st.skeleton)
+            plain = st.plain_at == m.end()
+            yield Insert(db, _name(m, 3, 4) or "", cols, st.line, st.text, m.end(), plain)
         elif head.startswith(b"CREATE"):
             m = _CREATE.match(st.text)
             if m is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,6 +46,10 @@ _FALSE = {"false", "f", "0", "no", "n"}
 BOOLEAN_TRUE = sorted({f(w) for w in _TRUE for f in (str.lower, str.upper, str.capitalize)})
 BOOLEAN_FALSE = sorted({f(w) for w in _FALSE for f in (str.lower, str.upper, str.capitalize)})
 _ZERO_DATES = {"0000-00-00", "0000-00-00 00:00:00"}
+# value sets built once (building them per batch also pays pyarrow's lazy pandas import there)
+_TRUE_SET = pa.array(sorted(_TRUE))
+_FALSE_SET = pa.array(sorted(_FALSE))
+_ZERO_DATE_SET = pa.array(sorted(_ZERO_DATES))
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M:%S")
 _TS_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -139,8 +144,8 @@ def _fast_cast(values: pa.Array, t: ColumnType) -> pa.Array:
     """Vectorized conversion; raises pa.ArrowInvalid when any value needs the slow path."""
     if t.kind is Kind.BOOLEAN:
         low = pc.utf8_lower(values)
-        is_true = pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
-        is_false = pc.is_in(low, value_set=pa.array(sorted(_FALSE)))
+        is_true = pc.is_in(low, value_set=_TRUE_SET)
+        is_false = pc.is_in(low, value_set=_FALSE_SET)
         if pc.all(pc.or_(pc.or_(is_true, is_false), pc.is_null(values))).as_py() not in (True, None):
             raise pa.ArrowInvalid("unrecognised boolean")
         return pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), is_true)
@@ -180,7 +185,7 @@ def convert_column(values: pa.Array, column: Column) -> tuple[pa.Array, dict[int
         return values, bad
     trimmed = pc.utf8_trim_whitespace(values)
     # an empty cell of a non-text column is NULL whether or not it was quoted
-    blank = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=pa.array(sorted(_ZERO_DATES))))
+    blank = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_ZERO_DATE_SET))
     cleaned = pc.if_else(pc.fill_null(blank, False), pa.scalar(None, pa.string()), trimmed)
     try:
         return _fast_cast(cleaned, t), {}
@@ -234,6 +239,7 @@ def type_batch(
     batch = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
     if not problems:
         return batch, []
-    keep = pa.array([i not in problems for i in range(n)])
+    keep = np.ones(n, dtype=bool)
+    keep[list(problems)] = False
     rejects = [(i, "; ".join(problems[i]), render_raw(i)) for i in sorted(problems)]
-    return batch.filter(keep), rejects
+    return batch.filter(pa.array(keep)), rejects
