@@ -14,6 +14,9 @@ opens files, so `peak_rss_mb` is the parser's own.
   dump; `mysqldump_sql_gz_typed_slice` is our parser on that same slice (the side-by-side).
 - `csv_zip_typed`: `parse_csv_zip` on the MOLO ZIP, typed rows/s. Baseline
   `csv_python_tokenizer`: the exact byte-level tokenizer path for every member.
+- `csv_members_typed`: the same members already inflated in memory, read by our CSV reader
+  (the ZIP's inflate left out); `csv_arrow_read_csv_floor`: Arrow's C reader alone on them, typed,
+  without line numbers, checks or rejects — a reference for what this design can reach here.
 - `mysqldump_1gb_peak_rss`: a ~1 GB (uncompressed) dump made by repeating the INSERT section of
   the Stellar dump as extra gzip members; peak RSS must stay under 1 GB.
 """
@@ -146,6 +149,74 @@ def _run_zip(path: Path, fast: bool) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def _inflated_members(path: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {i.filename.rsplit("/", 1)[-1][:-4].lower(): z.read(i) for i in z.infolist()}
+
+
+def _run_members(path: Path) -> dict[str, Any]:
+    """The CSV members already inflated in memory (no ZIP): our reader alone, as staging runs it
+    (members a few at a time, events in catalog order). Only the parse is timed."""
+    import time
+
+    from marina_assets.catalog import system
+    from marina_assets.parsing.csv_member import read_csv_member
+    from marina_assets.parsing.csv_zip import MEMBERS_AHEAD
+    from marina_assets.parsing.events import Batch, Failed
+    from marina_assets.parsing.read_ahead import read_ahead
+
+    members = _inflated_members(path)
+    tables = system("MOLO").tables
+    jobs = [
+        lambda t=t: read_csv_member(t, f"{t.source}.csv", lambda t=t: io.BytesIO(members[t.source.lower()]))
+        for t in tables
+    ]
+    t0 = time.perf_counter()
+    rows = 0
+    for ev in read_ahead(jobs, ahead=MEMBERS_AHEAD):
+        if isinstance(ev, Batch):
+            rows += ev.batch.num_rows
+        elif isinstance(ev, Failed):
+            raise RuntimeError(ev.message)
+    return {"rows": rows, "bytes": sum(len(m) for m in members.values()), "seconds": time.perf_counter() - t0}
+
+
+def _run_arrow_floor(path: Path) -> dict[str, Any]:
+    """Reference, not a pipeline: Arrow's C CSV reader converting the in-memory members to the
+    catalog types, with no line numbers, checks or rejects — the ceiling of this design."""
+    import time
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from marina_assets.catalog import system
+    from marina_assets.parsing.typing import BOOLEAN_FALSE, BOOLEAN_TRUE, arrow_type
+
+    members = _inflated_members(path)
+    t0 = time.perf_counter()
+    rows = 0
+    for t in system("MOLO").tables:
+        data = members[t.source.lower()]
+        header = data[: data.index(b"\n")].decode("utf-8-sig").strip().split(",")
+        by = {c.source.lower(): c for c in t.columns}
+        types = {h: arrow_type(by[h.lower()].type) for h in header if h.lower() in by}
+        rows += pacsv.read_csv(
+            pa.BufferReader(data),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                null_values=[""],
+                true_values=BOOLEAN_TRUE,
+                false_values=BOOLEAN_FALSE,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        ).num_rows
+    return {"rows": rows, "bytes": sum(len(m) for m in members.values()), "seconds": time.perf_counter() - t0}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--scale", type=float, default=25.0)
@@ -177,6 +248,9 @@ def main() -> None:
     legacy = measure(lambda: _run_zip(folder / MOLO, fast=False))
     base = emit("csv_python_tokenizer", legacy)
     emit("csv_zip_typed", ours, baseline="csv_python_tokenizer", baseline_rate=base["rows_per_s"])
+    members = measure(lambda: _run_members(folder / MOLO))
+    emit("csv_members_typed", members, baseline="csv_python_tokenizer", baseline_rate=base["rows_per_s"])
+    emit("csv_arrow_read_csv_floor", measure(lambda: _run_arrow_floor(folder / MOLO)))
 
     if dump and not args.skip_big:
         target = int(args.big_gb * 1e9)
