@@ -139,13 +139,14 @@ class _Member(io.RawIOBase):
                 finished = self.left == 0
             else:
                 src = self.inflater.unconsumed_tail or self._raw(_FEED)
-                if not src and not self.inflater.eof:
-                    raise BackupError(f"{self.where}: compressed data ends early (truncated member)")
                 try:
+                    # with no input left the inflater may still hold output (max_length cut it)
                     data = self.inflater.decompress(src, size)
                 except isal_zlib.error as e:
                     raise BackupError(f"{self.where}: corrupt member ({e})") from e
                 finished = self.inflater.eof
+                if not (src or data or finished):
+                    raise BackupError(f"{self.where}: compressed data ends early (truncated member)")
             self.out += len(data)
             self.crc = isal_zlib.crc32(data, self.crc)
             if finished:

@@ -37,7 +37,7 @@ from marina_assets.parsing.events import (
 from marina_assets.parsing.typing import BOOLEAN_FALSE, BOOLEAN_TRUE, arrow_type, type_batch
 
 BATCH_ROWS = 65_536
-_BLOCK_BYTES = 8 << 20
+_BLOCK_BYTES = 1 << 20
 
 
 class _FastPathGaveUp(Exception):
@@ -60,39 +60,47 @@ def _render(values: list[str | None]) -> str:
     return ",".join(out)
 
 
-def _text_of(c: pa.Array) -> bytes:
-    """The UTF-8 bytes of every value of a string array, back to back (one memcpy)."""
+def _breaks_per_row(c: pa.Array) -> np.ndarray | None:
+    """Line breaks (LF, CR or CRLF, each counting once) inside each value of a string array, or
+    None when there is none. Works on the array's bytes: one memchr per break character finds
+    the usual no-break column; otherwise numpy locates the breaks and maps them to rows."""
     _, offsets, data = c.buffers()
     if data is None or not len(c):
-        return b""
-    bounds = np.frombuffer(offsets, np.int32, count=2, offset=4 * c.offset), np.frombuffer(
-        offsets, np.int32, count=1, offset=4 * (c.offset + len(c))
-    )
-    return data.slice(int(bounds[0][0]), int(bounds[1][0] - bounds[0][0])).to_pybytes()
+        return None
+    offs = np.frombuffer(offsets, np.int32, count=len(c) + 1, offset=4 * c.offset)
+    base = int(offs[0])
+    text = data.slice(base, int(offs[-1]) - base)
+    blob = text.to_pybytes()
+    if b"\n" not in blob and b"\r" not in blob:
+        return None
+    raw = np.frombuffer(text, np.uint8)
+
+    def rows_of(positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(offs, positions + base, side="right") - 1
+
+    counts = np.bincount(rows_of(np.flatnonzero(raw == 10)), minlength=len(c))
+    cr = np.flatnonzero(raw == 13)
+    if len(cr):
+        counts += np.bincount(rows_of(cr), minlength=len(c))
+        follow = cr[cr + 1 < len(raw)]
+        lf_after = follow[raw[follow + 1] == 10]
+        # a CRLF counts once — but only when both bytes belong to the same value
+        same = rows_of(lf_after) == rows_of(lf_after + 1)
+        counts -= np.bincount(rows_of(lf_after[same]), minlength=len(c))
+    return counts
 
 
 def _newlines_per_row(columns: list[pa.Array]) -> pa.Array | None:
     """Extra physical lines each record spans (line breaks inside quoted values), or None
-    when no record of the batch spans more than one line. A memchr over each text column's
-    bytes finds the columns with a break; only those are counted per row."""
-    extra: pa.Array | None = None
+    when no record of the batch spans more than one line."""
+    extra: np.ndarray | None = None
     for c in columns:
         if not pa.types.is_string(c.type):
             continue
-        text = _text_of(c)
-        lf, cr = b"\n" in text, b"\r" in text
-        if not (lf or cr):
-            continue
-        if not cr:  # the usual case: one scan
-            breaks = pc.count_substring(c, "\n")
-        else:
-            breaks = pc.subtract(
-                pc.add(pc.count_substring(c, "\n"), pc.count_substring(c, "\r")),
-                pc.count_substring(c, "\r\n"),
-            )
-        breaks = pc.fill_null(breaks, 0).cast(pa.int64())
-        extra = breaks if extra is None else pc.add(extra, breaks)
-    return extra
+        breaks = _breaks_per_row(c)
+        if breaks is not None:
+            extra = breaks if extra is None else extra + breaks
+    return None if extra is None else pa.array(extra.astype(np.int64))
 
 
 def read_csv_member(

@@ -8,6 +8,7 @@ is reported with its row, never shifted or silently nulled.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from marina_assets.catalog.audit import SOURCE_LINE
 from marina_assets.catalog.model import Column, ColumnType, Kind, Table
 
 
+@functools.cache
 def arrow_type(t: ColumnType) -> pa.DataType:
     return {
         Kind.INTEGER: pa.int64(),
@@ -33,6 +35,7 @@ def arrow_type(t: ColumnType) -> pa.DataType:
     }[t.kind]
 
 
+@functools.cache
 def arrow_schema(table: Table) -> pa.Schema:
     # nullability is enforced by quarantine and by the DW's constraints, not by Arrow
     fields = [pa.field(c.name, arrow_type(c.type)) for c in table.columns]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import random
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 
 from marina_assets.catalog.model import col, table
 from marina_assets.parsing import PARSERS
+from marina_assets.parsing.archive import member_opener, open_zip
 from marina_assets.parsing.events import BackupError
-from marina_assets.parsing.limits import ArchiveLimits
+from marina_assets.parsing.limits import ArchiveLimits, Budget
 from marina_assets_tests.parsing.helpers import collect
 from marina_assets_tests.parsing.inspect_helpers import run_parse
 
@@ -183,3 +185,22 @@ def test_local_header_naming_another_member_is_refused() -> None:
     forged = data[:local] + b"Evil!.csv" + data[local + 9 :]
     with pytest.raises(BackupError, match=r"local header names b'Evil!\.csv'"):
         collect(PARSERS["csv_zip"](io.BytesIO(forged), "f.zip", [BOATS]))
+
+
+@pytest.mark.parametrize("read_size", [1, 997, 65_536, 1 << 20])
+def test_members_read_back_byte_exact_whatever_the_read_size(read_size: int) -> None:
+    """Small reads leave output inside the inflater after the input is used up; it must still
+    come out (and not be taken for a truncated member)."""
+    rng = random.Random(7)
+    body = b"".join(
+        (b"x" * rng.randrange(1, 3000)) + bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+        for _ in range(300)
+    )
+    data = _zip({"Boats.csv": body})
+    archive = open_zip(io.BytesIO(data), "r.zip")
+    (info,) = archive.infolist()
+    got = bytearray()
+    with member_opener(archive, info, "r.zip", Budget(ArchiveLimits(), "r.zip"))() as member:
+        while chunk := member.read(read_size):
+            got += chunk
+    assert bytes(got) == body

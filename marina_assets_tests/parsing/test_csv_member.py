@@ -7,10 +7,13 @@ import io
 from datetime import date, datetime
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from marina_assets.catalog.model import col, table
-from marina_assets.parsing.csv_member import read_csv_bytes, read_csv_member
+from marina_assets.parsing.csv_member import _breaks_per_row, read_csv_bytes, read_csv_member
 from marina_assets.parsing.events import Reset
 from marina_assets_tests.parsing.helpers import collect
 
@@ -161,3 +164,14 @@ def test_a_reject_found_after_typed_batches_shows_the_record_text() -> None:
     (bad,) = got.rejects["Boats"]
     assert (bad.line, bad.raw) == (5001, ",late,,07.50,2024-01-01,,N")
     assert got.reports["Boats"].rows_read == 5000
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="ab\r\n", max_size=6)), min_size=1, max_size=12),
+    st.integers(0, 11),
+)
+def test_line_breaks_per_value_are_counted_like_a_reader_counts_lines(values, start) -> None:
+    arr = pa.array(values, pa.string()).slice(min(start, len(values) - 1))
+    got = _breaks_per_row(arr)
+    want = [0 if v is None else v.count("\n") + v.count("\r") - v.count("\r\n") for v in arr.to_pylist()]
+    assert (got.tolist() if got is not None else [0] * len(arr)) == want
