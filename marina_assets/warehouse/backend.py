@@ -61,6 +61,14 @@ class Warehouse(ABC):
     def existing_columns(self) -> dict[str, set[str]]:
         """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
 
+    def refresh_statistics(self, table_name: str) -> None:
+        """Bring the planner's statistics of a table up to date if they are missing or stale.
+
+        Engines whose planner depends on collected statistics (PostgreSQL) implement this; a
+        merge calls it before joining a small delta with the DW table.
+        """
+        return None
+
     def object_status(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
         """name -> (status, errors) of stored objects where the engine tracks them (Oracle)."""
         return {}

@@ -58,6 +58,9 @@ class Dialect:
     # the scratch snapshot is a permanent global temporary table per DW table (Oracle), not a
     # temp table made and dropped inside the merge's transaction
     permanent_scratch: bool = False
+    # ANALYZE a freshly filled scratch table: PostgreSQL plans a join with a small delta as a
+    # hash join over the whole DW table unless it knows the delta is small
+    analyze_scratch: bool = False
 
     def column_type(self, type_: ColumnType) -> str:
         return self.types[type_.kind].format(
@@ -98,6 +101,7 @@ POSTGRES = Dialect(
     bind=lambda name: f"%({name})s",
     temp_table=_temp_postgres,
     text_cast="TEXT",
+    analyze_scratch=True,
 )
 
 ORACLE = Dialect(

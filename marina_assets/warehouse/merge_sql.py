@@ -6,10 +6,11 @@ every engine words them the same way); keys present and different (NULL-safe, co
 column) are updated, deleted keys that reappear are revived, new keys inserted, keys missing
 from the snapshot soft-deleted.
 
-The statements are the single definition of those steps. `merger.py` runs them one by one on
-DuckDB and PostgreSQL; `oracle_procedures.py` puts the very same statements (with PL/SQL
-variables in place of the binds, and MERGE INTO where Oracle has no UPDATE ... FROM) into the
-stored procedure SP_MERGE_<TABLE>.
+The snapshot, the dedupe and its rejects are defined here once for every engine.
+`oracle_procedures.py` puts these statements (with PL/SQL variables in place of the binds, and
+MERGE INTO where Oracle has no UPDATE ... FROM) into the stored procedure SP_MERGE_<TABLE>;
+on DuckDB and PostgreSQL `merger.py` runs the same snapshot and dedupe, then the set-based
+classify-once steps of `merge_delta.py` (same semantics, one comparison pass instead of four).
 """
 
 from __future__ import annotations
@@ -27,14 +28,9 @@ SNAPSHOT = "MERGE_SNAPSHOT"  # transaction-scoped table holding the deduped snap
 @dataclass(frozen=True)
 class MergeStatements:
     snapshot_table: str
-    duplicate_keys: str  # how many keys occur more than once in the date's rows (binds: backup date)
     snapshot: str  # fill the deduped snapshot (binds: backup date)
-    snapshot_unique: str  # the same when no key repeats: a plain copy, no window sort
-    snapshot_count: str
     reject_duplicates: str  # losers of the dedupe -> MARINA_REJECTS (binds: backup date, run id)
     live_count: str
-    revive: str  # binds: backup date
-    update: str  # binds: backup date
     insert: str  # binds: backup date
     pending_deletes: str
     delete: str  # binds: backup date
@@ -146,36 +142,12 @@ def merge_statements(
         f"SELECT {', '.join(table.column_names)}, {audit.SOURCE_LINE} "
         f"FROM ({ranked_select(dialect, table, d)}) r WHERE RN_ = 1"
     )
-    set_values = "".join(f"{c.name} = s.{c.name}, " for c in table.value_columns)
-    touch = touch_assignments(dialect, d)
-    revive = (
-        f"UPDATE {dw} SET {set_values}{touch} FROM {snap} s "
-        f"WHERE {keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 1"
-    )
-    update = (
-        f"UPDATE {dw} SET {set_values}{touch} FROM {snap} s "
-        f"WHERE {keys_match(table, dw, 's')} AND {dw}.{audit.IS_DELETED} = 0 "
-        f"AND ({differs(dialect, table, dw, 's')})"
-    )
     temp = dialect.temp_table(snap, snapshot_select)
-    pk = ", ".join(table.primary_key)
-    where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
     return MergeStatements(
         snapshot_table=snap,
-        duplicate_keys=(
-            f"SELECT COUNT(*) FROM (SELECT {pk} FROM {table.stg_name} {where_date} "
-            f"GROUP BY {pk} HAVING COUNT(*) > 1) k"
-        ),
         snapshot=temp,
-        snapshot_unique=dialect.temp_table(
-            snap,
-            f"SELECT {', '.join(table.column_names)}, {audit.SOURCE_LINE} FROM {table.stg_name} {where_date}",
-        ),
-        snapshot_count=f"SELECT COUNT(*) FROM {snap}",
         reject_duplicates=reject_duplicates_sql(dialect, table, snap, d, run),
         live_count=f"SELECT COUNT(*) FROM {dw} WHERE {audit.IS_DELETED} = 0",
-        revive=revive,
-        update=update,
         insert=insert_sql(dialect, table, snap, d),
         pending_deletes=(
             f"SELECT COUNT(*) FROM {dw} WHERE {audit.IS_DELETED} = 0 AND {missing_from_snapshot(table, snap)}"

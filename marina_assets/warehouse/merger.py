@@ -23,6 +23,7 @@ from datetime import date, datetime
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse import pipeline_log
 from marina_assets.warehouse.backend import Warehouse
+from marina_assets.warehouse.merge_delta import delta_statements
 from marina_assets.warehouse.merge_sql import merge_statements
 
 
@@ -101,25 +102,28 @@ def apply_date(
 def _apply(
     wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy, result: MergeResult
 ) -> None:
-    sql = merge_statements(wh.dialect, table)
+    sql, delta = merge_statements(wh.dialect, table), delta_statements(wh.dialect, table)
     d = {"backup_date": backup_date}
-    if sql.drop_snapshot:
-        wh.execute(sql.drop_snapshot)
-    # the window-function dedupe sorts the whole snapshot: only pay for it when a key repeats
-    repeated = wh.fetchall(sql.duplicate_keys, d)[0][0]
-    wh.execute(sql.snapshot if repeated else sql.snapshot_unique, d)
-    result.snapshot_rows = wh.fetchall(sql.snapshot_count)[0][0]
+    _drop_scratch(wh, sql.drop_snapshot, delta.drop)
+    keys, rows = (int(v or 0) for v in wh.fetchall(delta.key_counts, d)[0])
+    result.snapshot_rows = keys  # after the dedupe: one row per key
     pipeline_log.clear_rejects(wh, table, backup_date, stage="merge")
-    if repeated:
+    if rows > keys:  # some key repeats: pay for the window-function dedupe only then
+        wh.execute(sql.snapshot, d)
         result.duplicates = max(wh.execute(sql.reject_duplicates, {**d, "run_id": run_id}), 0)
-
-    live_before = wh.fetchall(sql.live_count)[0][0]
-    result.revived = wh.execute(sql.revive, d)
-    result.updated = wh.execute(sql.update, d)
-    result.inserted = wh.execute(sql.insert, d)
-    # every snapshot key (unique after the dedupe) was inserted, revived or matched a live row,
-    # so the live rows it lacks are counted without another anti-join over the table
-    pending = live_before - (result.snapshot_rows - result.inserted - result.revived)
+        wh.execute(delta.classify_snapshot)  # no binds: the snapshot table holds one date
+    else:
+        wh.execute(delta.classify_staged, d)
+    wh.refresh_statistics(table.dw_name)  # the apply steps join the small delta by key
+    if delta.analyze:
+        wh.execute(delta.analyze)
+    actions = {str(a): int(n) for a, n in wh.fetchall(delta.action_counts)}
+    pending = actions.get("D", 0)
+    # every snapshot key is new, soft-deleted or live; every live key is in the snapshot or pending
+    live_before = keys - actions.get("I", 0) - actions.get("R", 0) + pending
+    result.revived = wh.execute(delta.revive, d)
+    result.updated = wh.execute(delta.update, d)
+    result.inserted = wh.execute(delta.insert, d)
     if pending and looks_truncated(table, result.snapshot_rows, live_before, pending, policy):
         result.deletes_held = pending
         result.message = (
@@ -127,10 +131,15 @@ def _apply(
             f"has {result.snapshot_rows} rows and looks empty or truncated"
         )
     elif pending:
-        result.deleted = wh.execute(sql.delete, d)
+        result.deleted = wh.execute(delta.delete, d)
     result.live_rows = live_before + result.inserted + result.revived - result.deleted
-    if sql.drop_snapshot:
-        wh.execute(sql.drop_snapshot)
+    _drop_scratch(wh, sql.drop_snapshot, delta.drop)
+
+
+def _drop_scratch(wh: Warehouse, *drops: str | None) -> None:
+    for drop in drops:
+        if drop:
+            wh.execute(drop)
 
 
 def looks_truncated(table: Table, snapshot_rows: int, live: int, pending: int, policy: MergePolicy) -> bool:

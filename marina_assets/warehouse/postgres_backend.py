@@ -1,8 +1,12 @@
 """PostgreSQL 15+ through psycopg 3: Arrow batches arrive by COPY, merges are plain SQL.
 
-A batch is rendered to CSV by Arrow's C++ writer and streamed into `COPY ... FROM STDIN`, so no
-Python code touches individual rows. Arrow quotes every string (an empty string is `""`) and
-writes NULL as an unquoted empty field, which is exactly PostgreSQL's CSV NULL convention.
+A batch is encoded in PostgreSQL's binary COPY format by vectorised code (`pg_binary`), which
+the server ingests about twice as fast as CSV; consecutive batches of one table stream into one
+open `COPY ... FROM STDIN (FORMAT binary)`, sent by psycopg's writer thread while the next batch
+is encoded. The COPY ends before any other statement runs, so statements still see every row
+inserted before them. A batch with a type the encoder does not cover goes the CSV way: Arrow's
+C++ writer quotes every string (an empty string is `""`) and writes NULL as an unquoted empty
+field, which is exactly PostgreSQL's CSV NULL convention. No Python code touches single rows.
 The connection runs in autocommit mode; `transaction()` opens the one explicit transaction a
 load or a merge needs.
 """
@@ -11,13 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from psycopg.copy import QueuedLibpqWriter
 
+from marina_assets.warehouse import pg_binary
 from marina_assets.warehouse.backend import Params, Warehouse
 from marina_assets.warehouse.dialects import POSTGRES
 
@@ -44,6 +51,14 @@ class _CopySink:
         self.closed = True
 
 
+@dataclass
+class _OpenCopy:
+    key: tuple[str, tuple[str, ...]]  # table, columns
+    cursor: psycopg.Cursor
+    context: Any  # the `cursor.copy(...)` context manager
+    copy: psycopg.Copy
+
+
 class PostgresWarehouse(Warehouse):
     dialect = POSTGRES
 
@@ -54,17 +69,59 @@ class PostgresWarehouse(Warehouse):
         except psycopg.OperationalError as e:
             raise ConnectionError(f"cannot connect to PostgreSQL (MARINA_POSTGRES_DSN): {e}") from None
         self._txn: psycopg.Transaction | None = None
+        self._copy: _OpenCopy | None = None
+        self._column_types: dict[str, dict[str, pg_binary.PgColumn]] = {}
         # a merge hash-joins a whole snapshot against its DW table and keeps the snapshot in a
         # temp table: the server defaults (4MB work_mem, 8MB temp_buffers) spill both to disk
         self.con.execute(f"SET work_mem = '{WORK_MEM}'")
         self.con.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
 
     def execute(self, sql: str, params: Params = None) -> int:
+        self._end_copy()
+        if sql.lstrip()[:5].upper() in ("ALTER", "CREAT", "DROP "):
+            self._column_types.clear()  # a table's columns may have changed
         cur = self.con.execute(sql, dict(params) if params else None)
         return cur.rowcount
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        self._end_copy()
         return self.con.execute(sql, dict(params) if params else None).fetchall()
+
+    def _columns(self, table_name: str) -> dict[str, pg_binary.PgColumn]:
+        if table_name not in self._column_types:
+            rows = self.fetchall(
+                "SELECT upper(column_name), data_type, numeric_precision, numeric_scale "
+                "FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %(t)s",
+                {"t": table_name.lower()},
+            )
+            self._column_types[table_name] = {r[0]: pg_binary.PgColumn(r[1], r[2], r[3]) for r in rows}
+        return self._column_types[table_name]
+
+    def _begin_copy(self, key: tuple[str, tuple[str, ...]]) -> _OpenCopy:
+        self._end_copy()
+        cur = self.con.cursor()
+        context = cur.copy(
+            f"COPY {key[0]} ({', '.join(key[1])}) FROM STDIN (FORMAT binary)", writer=QueuedLibpqWriter(cur)
+        )
+        copy = context.__enter__()
+        copy.write(pg_binary.HEADER)
+        self._copy = _OpenCopy(key, cur, context, copy)
+        return self._copy
+
+    def _end_copy(self, error: BaseException | None = None) -> None:
+        """Finish the open binary COPY (or abort it when the transaction is failing)."""
+        open_copy, self._copy = self._copy, None
+        if open_copy is None:
+            return
+        try:
+            if error is None:
+                open_copy.copy.write(pg_binary.TRAILER)
+                open_copy.context.__exit__(None, None, None)
+            else:
+                open_copy.context.__exit__(type(error), error, error.__traceback__)
+        finally:
+            open_copy.cursor.close()
 
     def insert_arrow(self, table_name: str, batch: pa.RecordBatch, constants: dict[str, Any]) -> int:
         n = batch.num_rows
@@ -72,6 +129,17 @@ class PostgresWarehouse(Warehouse):
             return 0
         arrays = [*batch.columns, *(pa.repeat(pa.scalar(v), n) for v in constants.values())]
         names = [*batch.schema.names, *constants]
+        types = self._columns(table_name)
+        targets = [types.get(name.upper()) for name in names]
+        payload = None
+        if all(targets):
+            payload = pg_binary.encode_rows(arrays, [t for t in targets if t is not None])
+        if payload is not None:
+            key = (table_name, tuple(names))
+            copy = self._copy if self._copy is not None and self._copy.key == key else self._begin_copy(key)
+            copy.copy.write(payload)
+            return n
+        self._end_copy()
         data = pa.Table.from_arrays(arrays, names=names)
         with (
             self.con.cursor() as cur,
@@ -81,6 +149,7 @@ class PostgresWarehouse(Warehouse):
         return n
 
     def insert_rows(self, table_name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._end_copy()
         if not rows:
             return
         marks = ", ".join("%s" for _ in columns)
@@ -96,8 +165,26 @@ class PostgresWarehouse(Warehouse):
             self._txn = txn
             try:
                 yield
+            except BaseException as e:
+                with suppress(psycopg.Error):  # the transaction rolls back and `e` propagates anyway
+                    self._end_copy(e)
+                raise
+            else:
+                self._end_copy()  # a COPY error surfaces here, before the COMMIT
             finally:
                 self._txn = None
+
+    def refresh_statistics(self, table_name: str) -> None:
+        # autovacuum's own rule (ANALYZE after changes to ~10% of the rows), applied now: right
+        # after a bulk load the table has no statistics yet, and the planner would then join a
+        # 10,000-row delta by hashing and scanning the whole DW table instead of probing its key
+        rows = self.fetchall(
+            "SELECT c.reltuples, s.n_mod_since_analyze FROM pg_class c "
+            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%(t)s)",
+            {"t": table_name.lower()},
+        )
+        if rows and (rows[0][0] < 0 or rows[0][1] > 0.1 * rows[0][0] + 50):
+            self.execute(f"ANALYZE {table_name}")
 
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -109,4 +196,7 @@ class PostgresWarehouse(Warehouse):
         return out
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self._end_copy()
+        finally:
+            self.con.close()

@@ -30,6 +30,7 @@ from marina_assets.catalog.model import SourceSystem
 from marina_assets.views.sql_section import views_section
 from marina_assets.warehouse.ddl import PIPELINE_TABLES, create_table_sql, dw_def, snapshot_def, stg_def
 from marina_assets.warehouse.dialects import DIALECTS, Dialect
+from marina_assets.warehouse.merge_delta import delta_statements
 from marina_assets.warehouse.merge_sql import merge_statements, snapshot_table_name
 from marina_assets.warehouse.sql_text import readable
 
@@ -65,19 +66,22 @@ def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
         f"-- The merge of each {system.label} table, step by step, as marina_assets/warehouse/merger.py\n"
         f"-- runs it: all steps of a table in one transaction; binds {b('backup_date')} and {b('run_id')}.\n"
         "-- Between steps the merger reads the counts and applies the watermark and the delete guard\n"
-        "-- (keys to delete = live rows before - (snapshot rows - inserted - revived)).\n",
+        "-- (live rows before = snapshot keys - inserts - revivals + deletes; see merge_delta.py).\n",
     ]
     for t in system.tables:
-        m = merge_statements(dialect, t)
+        m, delta = merge_statements(dialect, t), delta_statements(dialect, t)
         steps = [
-            ("keys that occur more than once in the date's rows", m.duplicate_keys),
-            ("none: the snapshot is a plain copy of the date's rows", m.snapshot_unique),
-            ("some: the deduped snapshot (last record of the file wins)", m.snapshot),
+            ("distinct keys and rows of the date (a key repeats when rows > keys)", delta.key_counts),
+            ("no key repeats: classify the date's rows against the DW table", delta.classify_staged),
+            ("some key repeats: the deduped snapshot (last record of the file wins)", m.snapshot),
             ("duplicate-key losers to the rejects", m.reject_duplicates),
-            ("revive keys that come back", m.revive),
-            ("update changed rows (NULL-safe)", m.update),
-            ("insert new keys", m.insert),
-            ("soft-delete keys missing from the snapshot (unless the delete guard holds them)", m.delete),
+            ("...and classify the deduped snapshot against the DW table", delta.classify_snapshot),
+            *([("planner statistics of the delta", delta.analyze)] if delta.analyze else []),
+            ("how many keys need each action", delta.action_counts),
+            ("revive keys that come back", delta.revive),
+            ("update changed rows (NULL-safe)", delta.update),
+            ("insert new keys", delta.insert),
+            ("soft-delete keys missing from the snapshot (unless the delete guard holds them)", delta.delete),
         ]
         text.append(f"\n-- ===== {t.dw_name} <- {t.stg_name} =====\n")
         text += [f"\n-- {label}\n{readable(sql)};\n" for label, sql in steps]

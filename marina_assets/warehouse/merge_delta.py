@@ -1,0 +1,115 @@
+"""The set-based merge DuckDB and PostgreSQL run: classify once, then apply only the changes.
+
+`merge_sql` defines the snapshot, the dedupe and its rejects (shared with Oracle's procedure).
+Comparing the snapshot with the DW table is the expensive part, so it happens exactly once:
+one FULL JOIN of the snapshot and the DW table writes the keys that need an action, with the
+snapshot's values, to the scratch table MERGE_DELTA:
+
+    I  key not in the DW             -> insert
+    R  key soft-deleted in the DW    -> revive (values overwritten)
+    U  key live, some value differs  -> update (NULL-safe, column by column)
+    D  live key not in the snapshot  -> soft-delete (unless the delete guard holds it back)
+
+Unchanged keys (usually ~all of them) are not written. Each action is then one statement that
+joins the small delta with the DW table by key. The counts the delete guard needs follow from
+the delta's counts and the number of snapshot keys, without another scan:
+live before = snapshot keys - I - R + D (every snapshot key is new, deleted or live; every
+live DW key is in the snapshot or pending deletion).
+
+When no key repeats in the date's rows (the usual case), the snapshot is read straight from
+STG, never copied; otherwise it is the deduped scratch table `merge_sql` fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marina_assets.catalog import audit
+from marina_assets.catalog.model import Table
+from marina_assets.warehouse.dialects import Dialect
+from marina_assets.warehouse.merge_sql import (
+    differs,
+    keys_match,
+    snapshot_table_name,
+    touch_assignments,
+)
+
+DELTA = "MERGE_DELTA"  # transaction-scoped: the keys that need an action and their new values
+ACTION = "ACTION_"
+IN_SNAPSHOT = "IN_SNAPSHOT_"  # 1 on every snapshot row, so a NULL marks a DW-only key
+DW_AUDIT = ", ".join(
+    (audit.INSERTED_DATE, audit.UPDATED_DATE, audit.CHANGED_BACKUP_DATE, audit.IS_DELETED, audit.DELETED_DATE)
+)
+
+
+@dataclass(frozen=True)
+class DeltaStatements:
+    key_counts: str  # (distinct keys, rows) of the date's STG rows (binds: backup date)
+    classify_staged: str  # fill MERGE_DELTA from the STG rows directly (no key repeats)
+    classify_snapshot: str  # fill MERGE_DELTA from the deduped snapshot table
+    analyze: str | None  # refresh the planner's statistics of the fresh delta, where that matters
+    action_counts: str  # (action, count) of the delta
+    revive: str  # binds: backup date
+    update: str  # binds: backup date
+    insert: str  # binds: backup date
+    delete: str  # binds: backup date
+    drop: str
+
+
+def _classify(dialect: Dialect, table: Table, source: str) -> str:
+    dw, first_key = table.dw_name, table.primary_key[0]
+    snap_cols = ", ".join(table.column_names)
+    keys = ", ".join(f"COALESCE(s.{k}, t.{k}) AS {k}" for k in table.primary_key)
+    values = "".join(f", s.{c.name}" for c in table.value_columns)
+    action = (
+        f"CASE WHEN s.{IN_SNAPSHOT} IS NULL THEN 'D' WHEN t.{first_key} IS NULL THEN 'I' "
+        f"WHEN t.{audit.IS_DELETED} = 1 THEN 'R' ELSE 'U' END"
+    )
+    # the DW key is NOT NULL, so a NULL t key means "no DW row"; IN_SNAPSHOT does the same for s
+    changed = f"t.{audit.IS_DELETED} = 1 OR {differs(dialect, table, 't', 's')}"
+    needs_action = (
+        f"(s.{IN_SNAPSHOT} IS NULL AND t.{audit.IS_DELETED} = 0) OR t.{first_key} IS NULL "
+        f"OR (s.{IN_SNAPSHOT} IS NOT NULL AND ({changed}))"
+    )
+    select = (
+        f"SELECT {action} AS {ACTION}, {keys}{values} "
+        f"FROM (SELECT {snap_cols}, 1 AS {IN_SNAPSHOT} FROM {source}) s "
+        f"FULL JOIN {dw} t ON {keys_match(table, 's', 't')} WHERE {needs_action}"
+    )
+    return dialect.temp_table(DELTA, select)
+
+
+def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
+    d = dialect.bind("backup_date")
+    dw, pk = table.dw_name, ", ".join(table.primary_key)
+    where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
+    set_values = "".join(f"{c.name} = s.{c.name}, " for c in table.value_columns)
+    touch = touch_assignments(dialect, d)
+    join = f"FROM {DELTA} s WHERE {keys_match(table, dw, 's')}"
+    return DeltaStatements(
+        key_counts=(
+            f"SELECT COUNT(*), COALESCE(SUM(N_), 0) FROM (SELECT {pk}, COUNT(*) AS N_ "
+            f"FROM {table.stg_name} {where_date} GROUP BY {pk}) k"
+        ),
+        classify_staged=_classify(dialect, table, f"{table.stg_name} {where_date}"),
+        classify_snapshot=_classify(dialect, table, snapshot_table_name(dialect, table)),
+        analyze=f"ANALYZE {DELTA}" if dialect.analyze_scratch else None,
+        action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
+        revive=(
+            f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'R' AND {dw}.{audit.IS_DELETED} = 1"
+        ),
+        update=(
+            f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'U' AND {dw}.{audit.IS_DELETED} = 0"
+        ),
+        insert=(
+            f"INSERT INTO {dw} ({', '.join(table.column_names)}, {DW_AUDIT}) "
+            f"SELECT {', '.join(table.column_names)}, {dialect.now}, {dialect.now}, {d}, 0, NULL "
+            f"FROM {DELTA} WHERE {ACTION} = 'I'"
+        ),
+        delete=(
+            f"UPDATE {dw} SET {audit.IS_DELETED} = 1, {audit.DELETED_DATE} = {d}, "
+            f"{audit.UPDATED_DATE} = {dialect.now}, {audit.CHANGED_BACKUP_DATE} = {d} {join} "
+            f"AND s.{ACTION} = 'D' AND {dw}.{audit.IS_DELETED} = 0"
+        ),
+        drop=f"DROP TABLE IF EXISTS {DELTA}",
+    )
