@@ -37,10 +37,24 @@ def deploy(wh: Warehouse, tables: list[Table], sql_dir: Path | None) -> list[Dep
 
     files = read_tree(sql_dir, wh.dialect) if sql_dir and (sql_dir / wh.dialect.name).exists() else None
     objects: list[DeployedObject] = []
+    present = set(wh.existing_columns())
     for _, text in sorted((files or generate(wh.dialect)).items()):
         for stmt in split_statements(text):
             obj = created_object(stmt)
-            if obj is None or obj[0] == "TABLE":
+            if obj is None:
+                continue
+            if obj[0] == "TABLE":
+                # catalog tables went through ensure_schema above; a table outside the catalog
+                # (DW_CALENDAR, which the daily views join) is created here so views compile
+                if obj[1] in present or obj[1] in {o.name for o in out}:
+                    continue
+                o = DeployedObject("TABLE", obj[1], "CREATED")
+                try:
+                    wh.execute(stmt)
+                    present.add(obj[1])
+                except Exception as e:
+                    o.status, o.errors = "ERROR", str(e).strip()
+                objects.append(o)
                 continue
             o = DeployedObject(obj[0], obj[1], "OK")
             try:
@@ -50,6 +64,6 @@ def deploy(wh: Warehouse, tables: list[Table], sql_dir: Path | None) -> list[Dep
             objects.append(o)
     status = wh.object_status([o.name for o in objects])
     for o in objects:
-        if o.name in status and o.status != "ERROR":
+        if o.kind != "TABLE" and o.name in status and o.status != "ERROR":
             o.status, o.errors = status[o.name]
     return out + objects
