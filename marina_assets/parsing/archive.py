@@ -97,10 +97,11 @@ class _Member(io.RawIOBase):
         if len(head) != _LOCAL_HEADER.size or head[:4] != b"PK\x03\x04":
             raise BackupError(f"{where}: corrupt member (bad local file header)")
         fields = _LOCAL_HEADER.unpack(head)
-        name = fp.read(fields[10])
-        wanted = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
-        if name != wanted:
-            raise BackupError(f"{where}: local header names {name!r}, the directory {wanted!r}")
+        raw_name = fp.read(fields[10])
+        # compared as zipfile compares them: decoded by the header's own UTF-8 flag
+        name = raw_name.decode("utf-8" if fields[3] & 0x800 else "cp437", "replace")
+        if name != info.orig_filename:
+            raise BackupError(f"{where}: local header names {name!r}, the directory {info.orig_filename!r}")
         self.pos = info.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
         self.left = info.compress_size
         self.inflater = isal_zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None

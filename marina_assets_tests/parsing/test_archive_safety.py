@@ -183,7 +183,7 @@ def test_local_header_naming_another_member_is_refused() -> None:
     data = _zip({"Boats.csv": b"Id,Name\n1,x\n"})
     local = data.index(b"Boats.csv")  # the local header's copy comes first
     forged = data[:local] + b"Evil!.csv" + data[local + 9 :]
-    with pytest.raises(BackupError, match=r"local header names b'Evil!\.csv'"):
+    with pytest.raises(BackupError, match=r"local header names 'Evil!\.csv'"):
         collect(PARSERS["csv_zip"](io.BytesIO(forged), "f.zip", [BOATS]))
 
 
