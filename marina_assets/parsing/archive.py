@@ -24,7 +24,7 @@ from marina_assets.parsing.events import BackupError
 from marina_assets.parsing.limits import Budget, LimitedReader
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # the 30 fixed bytes of a ZIP local file header
-_FEED = 64 << 10  # compressed bytes handed to the inflater at a time
+_FEED = 256 << 10  # compressed bytes handed to the inflater at a time (~1 MB out)
 
 
 def open_zip(stream: BinaryIO, object_name: str) -> zipfile.ZipFile:
@@ -64,7 +64,9 @@ def member_opener(
         if info.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) and archive.fp is not None:
             with lock:
                 member = _Member(archive.fp, info, where, lock)
-            return LimitedReader(member, lambda: member.consumed, budget, where)  # type: ignore[arg-type, return-value]
+            # 1 MB steps: inflating in bigger pieces is faster and lets threads overlap; the
+            # ratio stays exact (`consumed`) and a step never yields more than 1 MB
+            return LimitedReader(member, lambda: member.consumed, budget, where, step=1 << 20)  # type: ignore[arg-type, return-value]
         try:  # other methods (bzip2, lzma): zipfile's own reader
             inner = archive.open(info)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError) as e:
