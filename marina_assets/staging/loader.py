@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from time import perf_counter
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
 from marina_assets.parsing.events import (
@@ -48,6 +51,7 @@ class StagedTable:
     member: str = ""
     message: str = ""
     seconds: float = 0.0
+    distinct_keys: int | None = None  # set when every loaded row has its own key
 
 
 @dataclass
@@ -56,6 +60,8 @@ class _State:
     rejects: list[Reject] = field(default_factory=list)
     report: TableReport | None = None
     refused: int = 0  # rows the warehouse itself refused (Oracle batch errors)
+    # the key columns of every batch (zero-copy slices), to tell the merge whether a key repeats
+    keys: list[pa.RecordBatch] | None = field(default_factory=list)
 
 
 def load_backup(
@@ -80,6 +86,7 @@ def load_backup(
                     continue
                 if isinstance(ev, Batch):
                     st.result.rows_loaded += wh.insert_arrow(ev.table.stg_name, ev.batch, constants)
+                    _collect_keys(st, ev.batch)
                     for err in wh.take_row_errors():
                         st.rejects.append(_refused(ev, err))
                         st.refused += 1
@@ -89,6 +96,7 @@ def load_backup(
                     _drop_run_rows(wh, ev.table, backup_date, run_id)
                     st.rejects.clear()
                     st.result.rows_loaded = 0
+                    st.keys = []
                     st.refused = 0
                 elif isinstance(ev, Failed):
                     st.result.status, st.result.message = "failed", ev.message
@@ -107,6 +115,38 @@ def load_backup(
                 pipeline_log.log_staging(wh, st.result, backup_date, run_id, started)
         raise
     return {name: st.result for name, st in states.items()}
+
+
+def _collect_keys(st: _State, batch: pa.RecordBatch) -> None:
+    key = st.result.table.primary_key
+    if st.keys is None:
+        return
+    if not key or any(k not in batch.schema.names for k in key):
+        st.keys = None  # a key column missing from the file: NULL in STG, left to the merge's check
+        return
+    st.keys.append(batch.select(list(key)))
+
+
+def distinct_keys(st: _State) -> int | None:
+    """rows_loaded when no key value repeats among the batches' rows, else None.
+
+    Rows the engine refused are a subset of the batches' rows, so keys unique among all of
+    them are unique among the rows staged. NULL keys count as one value, as in SQL GROUP BY.
+    """
+    if st.keys is None:
+        return None
+    total = sum(b.num_rows for b in st.keys)
+    if total == 0:
+        return st.result.rows_loaded
+    try:
+        keys = pa.Table.from_batches(st.keys)
+    except pa.ArrowInvalid:  # batches typed differently: leave the question to the merge
+        return None
+    if keys.num_columns == 1:
+        distinct = pc.count_distinct(keys.column(0), mode="all").as_py()
+    else:
+        distinct = keys.group_by(keys.column_names).aggregate([]).num_rows
+    return st.result.rows_loaded if distinct == total else None
 
 
 def _refused(ev: Batch, err: RowError) -> Reject:
@@ -164,6 +204,7 @@ def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: L
             {"d": backup_date, "r": run_id},
         )
         pipeline_log.clear_rejects(wh, t, backup_date, stage="parse")
+        r.distinct_keys = distinct_keys(st)
     pipeline_log.record_rejects(
         wh,
         t,

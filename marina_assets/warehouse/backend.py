@@ -61,11 +61,12 @@ class Warehouse(ABC):
     def existing_columns(self) -> dict[str, set[str]]:
         """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
 
-    def refresh_statistics(self, table_name: str) -> None:
+    def refresh_statistics(self, table_name: str, changed_rows: int = 0) -> None:
         """Bring the planner's statistics of a table up to date if they are missing or stale.
 
         Engines whose planner depends on collected statistics (PostgreSQL) implement this; a
-        merge calls it before joining a small delta with the DW table.
+        merge calls it before joining with the DW table, and after changing `changed_rows` of
+        its rows (so a bulk change is analyzed by the merge that made it, not the next one).
         """
         return None
 

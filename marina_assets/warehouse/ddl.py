@@ -78,6 +78,9 @@ LOAD_LOG = TableDef(
         ColumnDef("STARTED_AT", _TS, False),
         ColumnDef("FINISHED_AT", _TS, False),
         ColumnDef("MESSAGE", _v(4000)),
+        # STG: the number of distinct keys among the rows loaded, when the loader counted them
+        # (it does when no key repeats); lets the merge skip its duplicate-key scan
+        ColumnDef("DISTINCT_KEYS", _INT),
     ),
 )
 

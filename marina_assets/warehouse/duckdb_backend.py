@@ -10,7 +10,7 @@ before any other statement runs and before COMMIT, so every statement still sees
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from marina_assets.warehouse.dialects import DUCKDB
 
 FLUSH_ROWS = 1_048_576
 FLUSH_BYTES = 256 * 1024 * 1024
+_RESET_ORDER = "RESET preserve_insertion_order"
 
 
 class DuckDBWarehouse(Warehouse):
@@ -71,15 +72,25 @@ class DuckDBWarehouse(Warehouse):
         table_name, names, constants = key
         view = "ARROW_BATCH_"
         self.con.register(view, pa.Table.from_batches(batches))
+        cols = [*names, *(c for c, _ in constants)]
+        select = [*names, *(f"${c}" for c, _ in constants)]
         try:
-            cols = [*names, *(c for c, _ in constants)]
-            select = [*names, *(f"${c}" for c, _ in constants)]
+            # rows carry their order (SOURCE_LINE); letting DuckDB insert the batches in any order
+            # lets both threads convert and compress them (1.25 s -> 0.75 s for 1M rows)
+            self.con.execute("SET preserve_insertion_order = false")
             self.con.execute(
                 f"INSERT INTO {table_name} ({', '.join(cols)}) SELECT {', '.join(select)} FROM {view}",
                 dict(constants),
             )
-        finally:
-            self.con.unregister(view)
+        except BaseException:
+            # an aborted transaction refuses even these; `transaction()` resets after ROLLBACK,
+            # and the next register replaces the view
+            for cleanup in (lambda: self.con.execute(_RESET_ORDER), lambda: self.con.unregister(view)):
+                with suppress(duckdb.Error):
+                    cleanup()
+            raise
+        self.con.execute(_RESET_ORDER)
+        self.con.unregister(view)
 
     def insert_rows(self, table_name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._flush()
@@ -102,6 +113,7 @@ class DuckDBWarehouse(Warehouse):
             self._pending, self._pending_key = [], None
             self._pending_rows = self._pending_bytes = 0
             self.con.execute("ROLLBACK")
+            self.con.execute(_RESET_ORDER)
             raise
         else:
             self.con.execute("COMMIT")

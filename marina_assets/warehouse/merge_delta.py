@@ -49,6 +49,7 @@ class DeltaStatements:
     classify_snapshot: str  # fill MERGE_DELTA from the deduped snapshot table
     analyze: str | None  # refresh the planner's statistics of the fresh delta, where that matters
     action_counts: str  # (action, count) of the delta
+    repeated_keys: str  # a key the delta holds twice (a snapshot key repeats): none expected
     revive: str  # binds: backup date
     update: str  # binds: backup date
     insert: str  # binds: backup date
@@ -95,6 +96,7 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
         classify_snapshot=_classify(dialect, table, snapshot_table_name(dialect, table)),
         analyze=f"ANALYZE {DELTA}" if dialect.analyze_scratch else None,
         action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
+        repeated_keys=f"SELECT {pk} FROM {DELTA} GROUP BY {pk} HAVING COUNT(*) > 1 LIMIT 1",
         revive=(
             f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'R' AND {dw}.{audit.IS_DELETED} = 1"
         ),

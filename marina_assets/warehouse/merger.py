@@ -105,16 +105,18 @@ def _apply(
     sql, delta = merge_statements(wh.dialect, table), delta_statements(wh.dialect, table)
     d = {"backup_date": backup_date}
     _drop_scratch(wh, sql.drop_snapshot, delta.drop)
-    keys, rows = (int(v or 0) for v in wh.fetchall(delta.key_counts, d)[0])
-    result.snapshot_rows = keys  # after the dedupe: one row per key
     pipeline_log.clear_rejects(wh, table, backup_date, stage="merge")
-    if rows > keys:  # some key repeats: pay for the window-function dedupe only then
-        wh.execute(sql.snapshot, d)
-        result.duplicates = max(wh.execute(sql.reject_duplicates, {**d, "run_id": run_id}), 0)
-        wh.execute(delta.classify_snapshot)  # no binds: the snapshot table holds one date
-    else:
+    wh.refresh_statistics(table.dw_name)  # cheap when fresh: the classify join is planned with them
+    # the loader counted the keys as it staged them: when none repeats, skip counting in SQL
+    keys = pipeline_log.staged_unique_rows(wh, table, backup_date)
+    if keys is not None:
         wh.execute(delta.classify_staged, d)
-    wh.refresh_statistics(table.dw_name)  # the apply steps join the small delta by key
+        if wh.fetchall(delta.repeated_keys):  # STG not as the log says (e.g. two runs' rows)
+            wh.execute(delta.drop)
+            keys = None
+    if keys is None:
+        keys = _classify_counted(wh, table, backup_date, run_id, result)
+    result.snapshot_rows = keys  # after the dedupe: one row per key
     if delta.analyze:
         wh.execute(delta.analyze)
     actions = {str(a): int(n) for a, n in wh.fetchall(delta.action_counts)}
@@ -134,6 +136,25 @@ def _apply(
         result.deleted = wh.execute(delta.delete, d)
     result.live_rows = live_before + result.inserted + result.revived - result.deleted
     _drop_scratch(wh, sql.drop_snapshot, delta.drop)
+    # after a bulk change (the first load of a table, a replay) refresh now, not in the next merge
+    changed = result.inserted + result.updated + result.revived + result.deleted
+    wh.refresh_statistics(table.dw_name, changed)
+
+
+def _classify_counted(
+    wh: Warehouse, table: Table, backup_date: date, run_id: str, result: MergeResult
+) -> int:
+    """Count keys and rows in SQL; dedupe (rejecting the losers) only when some key repeats."""
+    sql, delta = merge_statements(wh.dialect, table), delta_statements(wh.dialect, table)
+    d = {"backup_date": backup_date}
+    keys, rows = (int(v or 0) for v in wh.fetchall(delta.key_counts, d)[0])
+    if rows > keys:  # some key repeats: pay for the window-function dedupe only then
+        wh.execute(sql.snapshot, d)
+        result.duplicates = max(wh.execute(sql.reject_duplicates, {**d, "run_id": run_id}), 0)
+        wh.execute(delta.classify_snapshot)  # no binds: the snapshot table holds one date
+    else:
+        wh.execute(delta.classify_staged, d)
+    return keys
 
 
 def _drop_scratch(wh: Warehouse, *drops: str | None) -> None:

@@ -92,7 +92,7 @@ def procedure_sql(table: Table) -> ProcedureSql:
     log_values = (
         f"{RUN}, '{table.system}', '{table.dw_name}', {D}, 'DW', v_status, v_snapshot, "
         "v_inserted + v_updated + v_revived, v_dups, v_inserted, v_updated, v_deleted, v_revived, "
-        "v_held, CASE WHEN v_status = 'merged' THEN v_live END, v_started, LOCALTIMESTAMP, v_message"
+        "v_held, CASE WHEN v_status = 'merged' THEN v_live END, v_started, LOCALTIMESTAMP, v_message, NULL"
     )
     watermark = (
         f"MERGE INTO {WATERMARKS.name} w USING (SELECT '{table.dw_name}' AS TABLE_NAME FROM DUAL) s "

@@ -29,8 +29,28 @@ def log_staging(wh: Warehouse, r: StagedTable, backup_date: date, run_id: str, s
         "STARTED_AT": started,
         "FINISHED_AT": datetime.now(),
         "MESSAGE": r.message[:4000] or None,
+        "DISTINCT_KEYS": r.distinct_keys if r.status == "loaded" else None,
     }
     _insert(wh, LOAD_LOG.name, row)
+
+
+def staged_unique_rows(wh: Warehouse, table: Table, backup_date: date) -> int | None:
+    """Rows of the date's staged partition when its load found no repeated key; else None.
+
+    A load replaces the date's STG rows and writes its log row in one transaction, so the
+    latest `loaded` row describes the rows now staged. None (count them in SQL) when the loader
+    did not count, keys repeat, or two loaded rows tie for latest.
+    """
+    b = wh.dialect.bind
+    rows = wh.fetchall(
+        f"SELECT ROWS_LOADED, DISTINCT_KEYS, FINISHED_AT FROM {LOAD_LOG.name} WHERE TABLE_NAME = {b('t')} "
+        f"AND BACKUP_DATE = {b('d')} AND LAYER = 'STG' AND STATUS = 'loaded' ORDER BY FINISHED_AT DESC",
+        {"t": table.stg_name, "d": backup_date},
+    )
+    if not rows or (len(rows) > 1 and rows[1][2] == rows[0][2]):
+        return None
+    loaded, distinct = rows[0][0], rows[0][1]
+    return int(loaded) if distinct is not None and loaded is not None and distinct == loaded else None
 
 
 def log_merge(wh: Warehouse, m: MergeResult, run_id: str, started: datetime) -> None:
