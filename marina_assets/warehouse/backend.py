@@ -61,6 +61,10 @@ class Warehouse(ABC):
     def existing_columns(self) -> dict[str, set[str]]:
         """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
 
+    def existing_indexes(self) -> set[str]:
+        """Upper-case names of the indexes in the warehouse schema (engines with `stg_date_index`)."""
+        return set()
+
     def refresh_statistics(self, table_name: str, changed_rows: int = 0) -> None:
         """Bring the planner's statistics of a table up to date if they are missing or stale.
 

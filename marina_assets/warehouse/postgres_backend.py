@@ -198,6 +198,10 @@ class PostgresWarehouse(Warehouse):
         if tuples < 0 or abs(pages_now - pages) > 0.1 * pages + 10 or changed_rows > 0.1 * tuples + 50:
             self.execute(f"ANALYZE {table_name}")
 
+    def existing_indexes(self) -> set[str]:
+        sql = "SELECT upper(indexname) FROM pg_indexes WHERE schemaname = current_schema()"
+        return {r[0] for r in self.fetchall(sql)}
+
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for table_name, column in self.fetchall(

@@ -20,7 +20,7 @@ from marina_assets.warehouse.ddl import (
     snapshot_def,
     stg_def,
 )
-from marina_assets.warehouse.dialects import Dialect
+from marina_assets.warehouse.dialects import Dialect, stg_date_index_name
 from marina_assets.warehouse.merge_sql import snapshot_table_name
 
 
@@ -53,8 +53,22 @@ def ensure_schema(wh: Warehouse, tables: Iterable[Table]) -> list[str]:
                 wh.execute(sql)
                 ran.append(sql)
                 changed.add(td.name)
+    if wh.dialect.stg_date_index is not None:
+        ran += _ensure_date_indexes(wh, tables)
     if wh.merges_in_database:
         ran += _ensure_procedures(wh, tables, changed)
+    return ran
+
+
+def _ensure_date_indexes(wh: Warehouse, tables: list[Table]) -> list[str]:
+    assert wh.dialect.stg_date_index is not None
+    present = wh.existing_indexes()
+    ran = []
+    for t in tables:
+        if stg_date_index_name(t.stg_name) not in present:
+            sql = wh.dialect.stg_date_index(t.stg_name)
+            wh.execute(sql)
+            ran.append(sql)
     return ran
 
 
