@@ -126,13 +126,17 @@ def _run_dump(path: Path, fast: bool) -> dict[str, Any]:
     return {"bytes": _uncompressed(path), "typed_rows": rows}
 
 
-def _run_zip(path: Path, fast: bool) -> dict[str, Any]:
+def _run_zip(path: Path, reader: str) -> dict[str, Any]:
+    """`reader`: "native" (the C scanner, what staging uses), "arrow" (Arrow's reader, used when
+    the extension is not built) or "exact" (the byte tokenizer for every member)."""
     from marina_assets.catalog import system
     from marina_assets.parsing import csv_member
     from marina_assets.parsing.csv_zip import parse_csv_zip
     from marina_assets.parsing.events import Batch, Failed
 
-    if not fast:
+    if reader != "native":
+        os.environ["MARINA_CSV_NATIVE"] = "0"  # child process only
+    if reader == "exact":
 
         def give_up(*args: Any, **kwargs: Any) -> Any:
             raise csv_member._FastPathGaveUp
@@ -244,9 +248,12 @@ def main() -> None:
         ours = measure(lambda: _run_dump(folder / STELLAR, fast=True))
         emit("mysqldump_sql_gz_typed", ours, baseline=base["name"], baseline_rate=base["mb_per_s"])
 
-    ours = measure(lambda: _run_zip(folder / MOLO, fast=True))
-    legacy = measure(lambda: _run_zip(folder / MOLO, fast=False))
+    ours = measure(lambda: _run_zip(folder / MOLO, "native"))
+    arrow = measure(lambda: _run_zip(folder / MOLO, "arrow"))
+    legacy = measure(lambda: _run_zip(folder / MOLO, "exact"))
     base = emit("csv_python_tokenizer", legacy)
+    rate = base["rows_per_s"]
+    emit("csv_zip_typed_arrow_reader", arrow, baseline="csv_python_tokenizer", baseline_rate=rate)
     emit("csv_zip_typed", ours, baseline="csv_python_tokenizer", baseline_rate=base["rows_per_s"])
     members = measure(lambda: _run_members(folder / MOLO))
     emit("csv_members_typed", members, baseline="csv_python_tokenizer", baseline_rate=base["rows_per_s"])

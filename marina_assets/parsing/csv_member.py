@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from marina_assets.catalog.model import Table
+from marina_assets.parsing import csv_native
 from marina_assets.parsing.csv_tokenizer import CsvRecord, iter_records
 from marina_assets.parsing.events import (
     Batch,
@@ -137,13 +138,16 @@ def read_csv_member(
 
     args = (table, member, open_member, names, mapping, header_lines, report, batch_rows)
     try:
-        try:
-            yield from _fast(*args, typed=True)
-        except _TypedPathGaveUp:
-            yield Reset(table)
-            report.rows_read = report.rows_rejected = 0
-            yield from _fast(*args, typed=False)
-    except _FastPathGaveUp:
+        if csv_native.available():
+            yield from _native(*args, header.raw)
+        else:
+            try:
+                yield from _fast(*args, typed=True)
+            except _TypedPathGaveUp:
+                yield Reset(table)
+                report.rows_read = report.rows_rejected = 0
+                yield from _fast(*args, typed=False)
+    except (_FastPathGaveUp, csv_native.NeedsExactPath):
         yield Reset(table)
         report.rows_read = report.rows_rejected = 0
         yield from _slow(table, member, open_member, names, mapping, report, batch_rows)
@@ -169,6 +173,33 @@ def _emit(
         yield Rejected(table, Reject(table.source, member, lines[i].as_py(), raw, reason))
     if batch.num_rows:
         yield Batch(table, batch)
+
+
+def _native(
+    table: Table,
+    member: str,
+    open_member: Callable[[], BinaryIO],
+    names: list[str],
+    mapping: dict[int, str],
+    header_lines: int,
+    report: TableReport,
+    batch_rows: int,
+    header_raw: bytes,
+) -> Iterator[ParseEvent]:
+    with open_member() as stream:
+        blocks = csv_native.iter_blocks(table, stream, header_raw, header_lines + 1, len(names), mapping)
+        for block in blocks:
+            rows = len(block.lines)
+            for start in range(0, rows, batch_rows):
+                stop = min(start + batch_rows, rows)
+                yield from _emit(
+                    table,
+                    member,
+                    {k: v.slice(start, stop - start) for k, v in block.cells.items()},
+                    block.lines.slice(start, stop - start),
+                    lambda i, start=start, render=block.render: render(start + i),
+                    report,
+                )
 
 
 def _fast(

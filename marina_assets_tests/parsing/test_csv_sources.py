@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from marina_assets.catalog.model import col, table
 from marina_assets.parsing import PARSERS
 from marina_assets.parsing.csv_gz import table_of
@@ -31,6 +33,8 @@ BOATS = table(
     pk="id",
 )
 GIVEN = given("postgres")
+
+pytestmark = pytest.mark.usefixtures("csv_reader")  # every test on both readers (conftest.py)
 
 
 def test_postgres_copy_csv_inspected_as_written(tmp_path: Path, capsys) -> None:
