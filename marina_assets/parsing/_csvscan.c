@@ -53,6 +53,17 @@ static int buf_put(buf_t *b, const void *src, size_t n) {
     return 0;
 }
 
+/* An unchecked append: the per-row buffers are grown for a whole run of rows at once
+ * (grow_rows), so a value costs a store, not a capacity check per column. */
+#define PUT(b, T, v)                                     \
+    do {                                                 \
+        T put_tmp_ = (v);                                \
+        memcpy((b)->p + (b)->len, &put_tmp_, sizeof(T)); \
+        (b)->len += sizeof(T);                           \
+    } while (0)
+
+static const size_t kind_width[] = {0, 4, 8, 16, 4, 8, 1}; /* bytes per value, by kind */
+
 typedef struct {
     int kind, scale, precision;
     buf_t valid;  /* one byte per row, packed into a bitmap at the end */
@@ -322,7 +333,7 @@ typedef struct {
 
 static int append_string(col_t *c, const field_t *f, const unsigned char *input_end) {
     uint8_t valid = f->quoted || f->n;
-    if (buf_put(&c->valid, &valid, 1)) return -1;
+    PUT(&c->valid, uint8_t, valid);
     c->nulls += !valid;
     if (buf_reserve(&c->data, f->n + 16)) return -1; /* 16: room for the short-value copy */
     if (!f->escaped) {
@@ -343,8 +354,8 @@ static int append_string(col_t *c, const field_t *f, const unsigned char *input_
         c->data.len = (size_t)(w - c->data.p);
     }
     if (c->data.len > INT32_MAX) return -1;
-    int32_t off = (int32_t)c->data.len;
-    return buf_put(&c->values, &off, 4);
+    PUT(&c->values, int32_t, (int32_t)c->data.len);
+    return 0;
 }
 
 /* 0 = appended, 1 = the value needs typing.py, -1 = out of memory */
@@ -360,31 +371,31 @@ static int append_typed(col_t *c, const field_t *f) {
     case K_INT: {
         int64_t v = 0;
         if (valid && parse_int64(f->s, f->n, &v)) return 1;
-        if (buf_put(&c->values, &v, 8)) return -1;
+        PUT(&c->values, int64_t, v);
         break;
     }
     case K_DECIMAL: {
         __int128 v = 0;
         if (valid && parse_decimal(f->s, f->n, c->precision, c->scale, &v)) return 1;
-        if (buf_put(&c->values, &v, 16)) return -1;
+        PUT(&c->values, __int128, v);
         break;
     }
     case K_DATE: {
         int32_t v = 0;
         if (valid && parse_date(f->s, f->n, &v, &is_null)) return 1;
-        if (buf_put(&c->values, &v, 4)) return -1;
+        PUT(&c->values, int32_t, v);
         break;
     }
     case K_TIMESTAMP: {
         int64_t v = 0;
         if (valid && parse_timestamp(f->s, f->n, &v, &is_null)) return 1;
-        if (buf_put(&c->values, &v, 8)) return -1;
+        PUT(&c->values, int64_t, v);
         break;
     }
     case K_BOOL: {
         uint8_t v = 0;
         if (valid && parse_bool(f->s, f->n, &v)) return 1;
-        if (buf_put(&c->values, &v, 1)) return -1;
+        PUT(&c->values, uint8_t, v);
         break;
     }
     default:
@@ -392,7 +403,8 @@ static int append_typed(col_t *c, const field_t *f) {
     }
     valid = valid && !is_null;
     c->nulls += !valid;
-    return buf_put(&c->valid, &valid, 1);
+    PUT(&c->valid, uint8_t, valid);
+    return 0;
 }
 
 typedef struct {
@@ -402,7 +414,7 @@ typedef struct {
     int ncols;
     col_t *cols;
     buf_t lines, starts, ends;
-    int64_t rows;
+    int64_t rows, row_cap;
     size_t consumed;
     field_t *fields;
 } scan_t;
@@ -485,6 +497,22 @@ static int next_record(scan_t *st, const unsigned char *p, const unsigned char *
     }
 }
 
+/* room for at least twice the rows seen so far in every per-row buffer */
+static int grow_rows(scan_t *st) {
+    size_t cap = st->row_cap ? (size_t)st->row_cap * 2 : 1024;
+    size_t more = cap - (size_t)st->rows;
+    if (buf_reserve(&st->lines, more * 8) || buf_reserve(&st->starts, more * 8) ||
+        buf_reserve(&st->ends, more * 8))
+        return -1;
+    for (int i = 0; i < st->ncols; i++) {
+        col_t *c = &st->cols[i];
+        if (c->kind == K_SKIP) continue;
+        if (buf_reserve(&c->valid, more) || buf_reserve(&c->values, more * kind_width[c->kind])) return -1;
+    }
+    st->row_cap = (int64_t)cap;
+    return 0;
+}
+
 static void scan(scan_t *st, result_t *r) {
     const unsigned char *p = st->p;
     const unsigned char *base = st->p;
@@ -522,6 +550,10 @@ static void scan(scan_t *st, result_t *r) {
                 return;
             }
         }
+        if (st->rows == st->row_cap && grow_rows(st)) {
+            r->status = SCAN_NOMEM;
+            return;
+        }
         for (int i = 0; i < st->ncols; i++) {
             col_t *c = &st->cols[i];
             int rc;
@@ -539,12 +571,9 @@ static void scan(scan_t *st, result_t *r) {
                 return;
             }
         }
-        int64_t start = (int64_t)(p - base), stop = (int64_t)(rec_end - base);
-        if (buf_put(&st->lines, &st->line, 8) || buf_put(&st->starts, &start, 8) ||
-            buf_put(&st->ends, &stop, 8)) {
-            r->status = SCAN_NOMEM;
-            return;
-        }
+        PUT(&st->lines, int64_t, st->line);
+        PUT(&st->starts, int64_t, (int64_t)(p - base));
+        PUT(&st->ends, int64_t, (int64_t)(rec_end - base));
         st->rows++;
         st->line += 1 + breaks;
         p = next;
@@ -620,6 +649,10 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         c->kind = ((unsigned char *)kinds.buf)[i];
         c->scale = ((unsigned char *)scales.buf)[i];
         c->precision = ((unsigned char *)precisions.buf)[i];
+        if (c->kind > K_BOOL) {
+            PyErr_SetString(PyExc_ValueError, "csv scan: unknown column kind");
+            goto done;
+        }
         if (c->kind == K_STRING) {
             int32_t zero = 0;
             if (buf_put(&c->values, &zero, 4)) {
