@@ -232,7 +232,7 @@ def type_batch(
             typed, bad = convert_column(raw, c)
             for i, why in bad.items():
                 problems.setdefault(i, []).append(why)
-        if not c.nullable:
+        if not c.nullable and typed.null_count:
             for i in pc.indices_nonzero(pc.is_null(typed)).to_pylist():
                 if i not in problems:
                     role = "primary key column" if c.name in table.primary_key else "NOT NULL column"
