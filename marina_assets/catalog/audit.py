@@ -32,4 +32,11 @@ DW_COLUMNS: tuple[tuple[str, ColumnType, bool], ...] = (
     (DELETED_DATE, ColumnType(Kind.DATE), True),
 )
 
-RESERVED_COLUMN_NAMES = frozenset(name for name, _, _ in STG_COLUMNS + DW_COLUMNS)
+# STG_* and DW_* on engines whose dialect has `row_hash` (PostgreSQL): a 64-bit hash of the row's
+# non-key catalog columns, computed by the loader (`warehouse/row_hash.py`) and carried into the
+# DW row by the merge. Equal hashes mean "unchanged"; unequal or NULL ones are confirmed by the
+# exact NULL-safe column comparison, so the hash only ever saves work.
+ROW_HASH = "ROW_HASH"
+ROW_HASH_COLUMN: tuple[str, ColumnType, bool] = (ROW_HASH, ColumnType(Kind.INTEGER), True)
+
+RESERVED_COLUMN_NAMES = frozenset(name for name, _, _ in STG_COLUMNS + DW_COLUMNS) | {ROW_HASH}

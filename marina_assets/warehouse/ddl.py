@@ -97,18 +97,25 @@ WATERMARKS = TableDef(
 PIPELINE_TABLES = (REJECTS, LOAD_LOG, WATERMARKS)
 
 
-def stg_def(table: Table) -> TableDef:
+def _hash_column(dialect: Dialect | None) -> tuple[ColumnDef, ...]:
+    if dialect is None or not dialect.row_hash:
+        return ()
+    name, type_, nullable = audit.ROW_HASH_COLUMN
+    return (ColumnDef(name, type_, nullable),)
+
+
+def stg_def(table: Table, dialect: Dialect | None = None) -> TableDef:
     """STG_*: every catalog column nullable (the quarantine enforces NOT NULL), plus lineage."""
     cols = tuple(ColumnDef(c.name, c.type, True) for c in table.columns)
     extra = tuple(ColumnDef(n, t, nullable) for n, t, nullable in audit.STG_COLUMNS)
-    return TableDef(table.stg_name, cols + extra)
+    return TableDef(table.stg_name, cols + extra + _hash_column(dialect))
 
 
-def dw_def(table: Table) -> TableDef:
+def dw_def(table: Table, dialect: Dialect | None = None) -> TableDef:
     """DW_*: catalog columns with their nullability, enforced primary key, audit columns."""
     cols = tuple(ColumnDef(c.name, c.type, c.nullable) for c in table.columns)
     extra = tuple(ColumnDef(n, t, nullable) for n, t, nullable in audit.DW_COLUMNS)
-    return TableDef(table.dw_name, cols + extra, table.primary_key)
+    return TableDef(table.dw_name, cols + extra + _hash_column(dialect), table.primary_key)
 
 
 def column_sql(dialect: Dialect, c: ColumnDef) -> str:

@@ -18,6 +18,13 @@ live DW key is in the snapshot or pending deletion).
 
 When no key repeats in the date's rows (the usual case), the snapshot is read straight from
 STG, never copied; otherwise it is the deduped scratch table `merge_sql` fills.
+
+Where the dialect has `row_hash` (PostgreSQL), the join compares key + ROW_HASH only and reads
+just the key, the hash and IS_DELETED of the DW table, so its hash table is a quarter as wide.
+A U row then means "hash differs or is NULL"; `confirm` re-checks each one column by column
+(NULL-safe, the same `differs`) and drops those that are equal, so the counts stay exact. The
+DW row of a dropped one gets the snapshot's hash (nothing else changes; UPDATED_DATE neither),
+so rows merged before the hash existed are compared in full once, not in every merge.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse.dialects import Dialect
 from marina_assets.warehouse.merge_sql import (
+    carried_columns,
     differs,
     keys_match,
     snapshot_table_name,
@@ -48,6 +56,7 @@ class DeltaStatements:
     classify_staged: str  # fill MERGE_DELTA from the STG rows directly (no key repeats)
     classify_snapshot: str  # fill MERGE_DELTA from the deduped snapshot table
     analyze: str | None  # refresh the planner's statistics of the fresh delta, where that matters
+    confirm: str | None  # row hash: drop the U rows whose columns are all equal (after `analyze`)
     action_counts: str  # (action, count) of the delta
     repeated_keys: str  # a key the delta holds twice (a snapshot key repeats): none expected
     revive: str  # binds: backup date
@@ -59,15 +68,20 @@ class DeltaStatements:
 
 def _classify(dialect: Dialect, table: Table, source: str) -> str:
     dw, first_key = table.dw_name, table.primary_key[0]
-    snap_cols = ", ".join(table.column_names)
+    snap_cols = ", ".join(carried_columns(dialect, table))
     keys = ", ".join(f"COALESCE(s.{k}, t.{k}) AS {k}" for k in table.primary_key)
-    values = "".join(f", s.{c.name}" for c in table.value_columns)
+    values = "".join(f", s.{c}" for c in carried_columns(dialect, table) if c not in table.primary_key)
     action = (
         f"CASE WHEN s.{IN_SNAPSHOT} IS NULL THEN 'D' WHEN t.{first_key} IS NULL THEN 'I' "
         f"WHEN t.{audit.IS_DELETED} = 1 THEN 'R' ELSE 'U' END"
     )
     # the DW key is NOT NULL, so a NULL t key means "no DW row"; IN_SNAPSHOT does the same for s
     changed = f"t.{audit.IS_DELETED} = 1 OR {differs(dialect, table, 't', 's')}"
+    target = dw
+    if dialect.row_hash:  # the narrow join: `confirm` compares the columns of the few U rows
+        h = audit.ROW_HASH
+        changed = f"t.{audit.IS_DELETED} = 1 OR s.{h} IS NULL OR t.{h} IS NULL OR s.{h} <> t.{h}"
+        target = f"(SELECT {', '.join(table.primary_key)}, {h}, {audit.IS_DELETED} FROM {dw})"
     needs_action = (
         f"(s.{IN_SNAPSHOT} IS NULL AND t.{audit.IS_DELETED} = 0) OR t.{first_key} IS NULL "
         f"OR (s.{IN_SNAPSHOT} IS NOT NULL AND ({changed}))"
@@ -75,16 +89,28 @@ def _classify(dialect: Dialect, table: Table, source: str) -> str:
     select = (
         f"SELECT {action} AS {ACTION}, {keys}{values} "
         f"FROM (SELECT {snap_cols}, 1 AS {IN_SNAPSHOT} FROM {source}) s "
-        f"FULL JOIN {dw} t ON {keys_match(table, 's', 't')} WHERE {needs_action}"
+        f"FULL JOIN {target} t ON {keys_match(table, 's', 't')} WHERE {needs_action}"
     )
     return dialect.temp_table(DELTA, select)
+
+
+def _confirm(dialect: Dialect, table: Table) -> str:
+    """Drop the U rows whose values all equal the DW row's; store their hash in the DW row."""
+    dw, h, pk = table.dw_name, audit.ROW_HASH, ", ".join(f"{table.dw_name}.{k}" for k in table.primary_key)
+    return (
+        f"WITH same AS (UPDATE {dw} SET {h} = s.{h} FROM {DELTA} s WHERE {keys_match(table, dw, 's')} "
+        f"AND s.{ACTION} = 'U' AND {dw}.{audit.IS_DELETED} = 0 AND NOT ({differs(dialect, table, dw, 's')}) "
+        f"RETURNING {pk}) "
+        f"DELETE FROM {DELTA} d USING same WHERE {keys_match(table, 'd', 'same')} AND d.{ACTION} = 'U'"
+    )
 
 
 def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
     d = dialect.bind("backup_date")
     dw, pk = table.dw_name, ", ".join(table.primary_key)
     where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
-    set_values = "".join(f"{c.name} = s.{c.name}, " for c in table.value_columns)
+    carried = carried_columns(dialect, table)
+    set_values = "".join(f"{c} = s.{c}, " for c in carried if c not in table.primary_key)
     touch = touch_assignments(dialect, d)
     join = f"FROM {DELTA} s WHERE {keys_match(table, dw, 's')}"
     return DeltaStatements(
@@ -95,6 +121,7 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
         classify_staged=_classify(dialect, table, f"{table.stg_name} {where_date}"),
         classify_snapshot=_classify(dialect, table, snapshot_table_name(dialect, table)),
         analyze=f"ANALYZE {DELTA}" if dialect.analyze_scratch else None,
+        confirm=_confirm(dialect, table) if dialect.row_hash else None,
         action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
         repeated_keys=f"SELECT {pk} FROM {DELTA} GROUP BY {pk} HAVING COUNT(*) > 1 LIMIT 1",
         revive=(
@@ -104,8 +131,8 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
             f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'U' AND {dw}.{audit.IS_DELETED} = 0"
         ),
         insert=(
-            f"INSERT INTO {dw} ({', '.join(table.column_names)}, {DW_AUDIT}) "
-            f"SELECT {', '.join(table.column_names)}, {dialect.now}, {dialect.now}, {d}, 0, NULL "
+            f"INSERT INTO {dw} ({', '.join(carried)}, {DW_AUDIT}) "
+            f"SELECT {', '.join(carried)}, {dialect.now}, {dialect.now}, {d}, 0, NULL "
             f"FROM {DELTA} WHERE {ACTION} = 'I'"
         ),
         delete=(

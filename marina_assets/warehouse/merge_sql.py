@@ -44,6 +44,11 @@ def snapshot_table_name(dialect: Dialect, table: Table) -> str:
     return SNAPSHOT
 
 
+def carried_columns(dialect: Dialect, table: Table) -> tuple[str, ...]:
+    """The STG columns a merge copies into the DW row: the catalog's, and the row hash if any."""
+    return (*table.column_names, *((audit.ROW_HASH,) if dialect.row_hash else ()))
+
+
 def keys_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in table.primary_key)
 
@@ -55,7 +60,7 @@ def as_text(dialect: Dialect, expr: str, type_: ColumnType) -> str:
 
 
 def ranked_select(dialect: Dialect, table: Table, date_expr: str) -> str:
-    cols = ", ".join(table.column_names)
+    cols = ", ".join(carried_columns(dialect, table))
     pk = ", ".join(table.primary_key)
     return (
         f"SELECT {cols}, {audit.SOURCE_LINE}, "
@@ -139,7 +144,7 @@ def merge_statements(
     dw = table.dw_name
     snap = snapshot_table_name(dialect, table)
     snapshot_select = (
-        f"SELECT {', '.join(table.column_names)}, {audit.SOURCE_LINE} "
+        f"SELECT {', '.join(carried_columns(dialect, table))}, {audit.SOURCE_LINE} "
         f"FROM ({ranked_select(dialect, table, d)}) r WHERE RN_ = 1"
     )
     temp = dialect.temp_table(snap, snapshot_select)

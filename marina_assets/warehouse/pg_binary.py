@@ -147,14 +147,30 @@ def encode_field(arr: pa.Array, col: PgColumn) -> pa.Array:
     return _fields(_big_endian(values, ">i8"), valid)
 
 
-def encode_rows(arrays: list[pa.Array], columns: list[PgColumn]) -> memoryview | None:
-    """The rows of a batch in binary COPY format (no header/trailer), or None if not encodable."""
+def encode_constants(values: list[pa.Array], columns: list[PgColumn]) -> bytes | None:
+    """One-element arrays -> their fields, concatenated: the same trailing bytes for every row."""
+    if not all(encodable(a, c) for a, c in zip(values, columns, strict=True)):
+        return None
+    return b"".join(encode_field(a, c)[0].as_py() for a, c in zip(values, columns, strict=True))
+
+
+def encode_rows(
+    arrays: list[pa.Array], columns: list[PgColumn], tail: bytes = b"", tail_fields: int = 0
+) -> memoryview | None:
+    """The rows of a batch in binary COPY format (no header/trailer), or None if not encodable.
+
+    `tail` (from `encode_constants`) holds `tail_fields` fields appended to every row as one
+    scalar: the join of the row's pieces costs per argument, so constants are not repeated
+    into arrays first.
+    """
     if not all(encodable(a, c) for a, c in zip(arrays, columns, strict=True)):
         return None
     n = len(arrays[0])
-    count = np.int16(len(arrays)).byteswap().tobytes()
+    count = np.int16(len(arrays) + tail_fields).byteswap().tobytes()
     heads = _binary(n, np.arange(0, 2 * n + 1, 2), count * n)
     fields = [encode_field(a, c) for a, c in zip(arrays, columns, strict=True)]
+    if tail_fields:
+        fields.append(pa.scalar(tail, pa.large_binary()))
     rows = pc.binary_join_element_wise(heads, *fields, _SEP)
     # the joined values are contiguous, row after row: the data buffer is the payload
     ends = np.frombuffer(rows.buffers()[1], np.int64, count=rows.offset + n + 1)

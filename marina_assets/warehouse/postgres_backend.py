@@ -132,19 +132,24 @@ class PostgresWarehouse(Warehouse):
         n = batch.num_rows
         if not n:
             return 0
-        arrays = [*batch.columns, *(pa.repeat(pa.scalar(v), n) for v in constants.values())]
         names = [*batch.schema.names, *constants]
         types = self._columns(table_name)
         targets = [types.get(name.upper()) for name in names]
         payload = None
         if all(targets):
-            payload = pg_binary.encode_rows(arrays, [t for t in targets if t is not None])
+            cols = [t for t in targets if t is not None]
+            k = batch.num_columns
+            # the constants' fields are encoded once and appended to every row as one piece
+            tail = pg_binary.encode_constants([pa.array([v]) for v in constants.values()], cols[k:])
+            if tail is not None:
+                payload = pg_binary.encode_rows(list(batch.columns), cols[:k], tail, len(constants))
         if payload is not None:
             key = (table_name, tuple(names))
             copy = self._copy if self._copy is not None and self._copy.key == key else self._begin_copy(key)
             copy.copy.write(payload)
             return n
         self._end_copy()
+        arrays = [*batch.columns, *(pa.repeat(pa.scalar(v), n) for v in constants.values())]
         data = pa.Table.from_arrays(arrays, names=names)
         with (
             self.con.cursor() as cur,

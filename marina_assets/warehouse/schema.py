@@ -27,7 +27,7 @@ from marina_assets.warehouse.merge_sql import snapshot_table_name
 def table_defs(dialect: Dialect, tables: Iterable[Table]) -> list[TableDef]:
     defs: list[TableDef] = list(PIPELINE_TABLES)
     for t in tables:
-        defs += [stg_def(t), dw_def(t)]
+        defs += [stg_def(t, dialect), dw_def(t, dialect)]
         if dialect.permanent_scratch:
             defs.append(snapshot_def(t, snapshot_table_name(dialect, t)))
     return defs

@@ -54,9 +54,11 @@ def tables_section(dialect: Dialect) -> dict[str, str]:
         files[f"10_tables/{p}_stg.sql"] = _script(
             s
             for t in system.tables
-            for s in (create_table_sql(dialect, stg_def(t)), *_date_index(dialect, t.stg_name))
+            for s in (create_table_sql(dialect, stg_def(t, dialect)), *_date_index(dialect, t.stg_name))
         )
-        files[f"10_tables/{p}_dw.sql"] = _script(create_table_sql(dialect, dw_def(t)) for t in system.tables)
+        files[f"10_tables/{p}_dw.sql"] = _script(
+            create_table_sql(dialect, dw_def(t, dialect)) for t in system.tables
+        )
         if dialect.permanent_scratch:
             files[f"10_tables/{p}_merge_scratch.sql"] = _script(
                 create_table_sql(dialect, snapshot_def(t, snapshot_table_name(dialect, t)))
@@ -83,6 +85,11 @@ def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
             ("duplicate-key losers to the rejects", m.reject_duplicates),
             ("...and classify the deduped snapshot against the DW table", delta.classify_snapshot),
             *([("planner statistics of the delta", delta.analyze)] if delta.analyze else []),
+            *(
+                [("row hash differs: keep only the U rows whose columns differ (NULL-safe)", delta.confirm)]
+                if delta.confirm
+                else []
+            ),
             ("how many keys need each action", delta.action_counts),
             ("revive keys that come back", delta.revive),
             ("update changed rows (NULL-safe)", delta.update),

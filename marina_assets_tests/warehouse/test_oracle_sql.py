@@ -189,6 +189,9 @@ class _FakeCursor:
         self.log.append((sql, params))
         self.rowcount = 0
 
+    def fetchall(self) -> list[tuple]:
+        return [(1,)]  # the load log's "another run staged this date" count: replace as usual
+
 
 class _FakeConnection:
     def __init__(self, refuse: set[int]) -> None:
