@@ -703,7 +703,144 @@ done:
     return out;
 }
 
+/* ---- mysqldump VALUES lists -> CSV for Arrow's reader ----
+ *
+ * `(1,'a\'b',NULL),(2,...)` (tuples separated by `,` or MariaDB's `,\n`) of numbers, NULL and
+ * single-quoted strings only -> one CSV line per tuple for Arrow (quote `'`, escape `\`, doubled
+ * quotes), MySQL escapes rewritten into what Arrow's escape handling yields (the rules of
+ * mysqldump_fast._REWRITE). Tuple separators are found outside strings only, so a `),(` inside
+ * a string stays text. Anything else outside strings — a malformed number such as `1-2`,
+ * `_binary`, hex or bit literals, spaces, comments — makes it return None: the exact tokenizer
+ * reads that statement. */
+
+static int is_number(const unsigned char *s, size_t n) {
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+    while (i < n && is_digit(s[i])) i++, digits++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && is_digit(s[i])) i++, digits++;
+    }
+    if (!digits) return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t exp = 0;
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+        while (i < n && is_digit(s[i])) i++, exp++;
+        if (!exp) return 0;
+    }
+    return i == n;
+}
+
+/* the bytes written, or -1 when the list is not plain */
+static Py_ssize_t values_to_csv(const unsigned char *p, const unsigned char *end, unsigned char *out,
+                                Py_ssize_t *rows) {
+    unsigned char *w = out;
+    *rows = 0;
+    for (;;) {
+        if (p >= end || *p != '(') return -1;
+        p++;
+        for (;;) { /* one field */
+            if (p < end && *p == '\'') {
+                *w++ = *p++;
+                for (;;) {
+                    if (p >= end) return -1;
+                    unsigned char c = *p;
+                    if (c == '\\') {
+                        if (p + 1 >= end) return -1;
+                        unsigned char x = p[1];
+                        p += 2;
+                        switch (x) {
+                        case '\'': case '"': *w++ = '\\'; *w++ = x; break;
+                        case '0': *w++ = 0; break;
+                        case 'n': *w++ = '\n'; break;
+                        case 'r': *w++ = '\r'; break;
+                        case 'Z': *w++ = 0x1a; break;
+                        case 't': *w++ = '\t'; break;
+                        case 'b': *w++ = '\b'; break;
+                        case '\\': *w++ = '\\'; *w++ = '\\'; break;
+                        case '%': case '_': *w++ = '\\'; *w++ = '\\'; *w++ = x; break;
+                        default: *w++ = x; /* MySQL drops the backslash of an unknown escape */
+                        }
+                        continue;
+                    }
+                    if (c == '\'') {
+                        if (p + 1 < end && p[1] == '\'') { /* a doubled quote stays doubled */
+                            *w++ = c;
+                            *w++ = c;
+                            p += 2;
+                            continue;
+                        }
+                        *w++ = c;
+                        p++;
+                        break;
+                    }
+                    *w++ = c;
+                    p++;
+                }
+            } else {
+                const unsigned char *t = p;
+                while (p < end && *p != ',' && *p != ')') p++;
+                size_t n = (size_t)(p - t);
+                if (!(n == 4 && memcmp(t, "NULL", 4) == 0) && !is_number(t, n)) return -1;
+                memcpy(w, t, n);
+                w += n;
+            }
+            if (p >= end) return -1;
+            if (*p == ',') {
+                *w++ = ',';
+                p++;
+                continue;
+            }
+            if (*p != ')') return -1; /* e.g. a comment right after a string */
+            p++;
+            break;
+        }
+        (*rows)++;
+        if (p == end) return (Py_ssize_t)(w - out);
+        if (*p != ',') return -1;
+        p++;
+        if (p < end && *p == '\n') p++;
+        *w++ = '\n';
+    }
+}
+
+static PyObject *py_values_csv(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t start, rows = 0, n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*n", &view, &start)) return NULL;
+    if (start < 0 || start > view.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "values_csv: start outside the text");
+        return NULL;
+    }
+    /* escapes grow by at most one byte per two read (`\%` -> `\\%`) */
+    unsigned char *out = malloc((size_t)(view.len - start) * 2 + 16);
+    if (!out) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    n = values_to_csv((const unsigned char *)view.buf + start, (const unsigned char *)view.buf + view.len, out,
+                      &rows);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *result;
+    if (n < 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = Py_BuildValue("(y#n)", (const char *)out, n, rows);
+    }
+    free(out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"values_csv", py_values_csv, METH_VARARGS,
+     "values_csv(statement, start) -> (csv, tuples), or None when the VALUES list at `start` is not "
+     "plain (numbers, NULL and single-quoted strings only)"},
     {"scan", py_scan, METH_VARARGS,
      "scan(block, kinds, scales, precisions, first_line, final) -> (status, consumed, next_line, rows, "
      "columns, lines, starts, ends, bad_column, bad_line, why)"},

@@ -55,6 +55,14 @@ def available() -> bool:
     return _csvscan is not None and os.environ.get("MARINA_CSV_NATIVE", "1") != "0"
 
 
+def values_csv(statement: bytes, start: int) -> tuple[bytes, int] | None:
+    """A mysqldump VALUES list (the `(` at `start`) as CSV for Arrow's reader, with its tuple
+    count, or None when it holds anything but numbers, NULL and single-quoted strings (see
+    `_csvscan.c`). Only call when `available()`."""
+    assert _csvscan is not None
+    return _csvscan.values_csv(statement, start)
+
+
 @dataclass(frozen=True)
 class Block:
     cells: dict[str, pa.Array]  # warehouse column -> typed array, or text for typing.py

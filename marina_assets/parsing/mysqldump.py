@@ -182,7 +182,7 @@ def _map(st: _TableState, columns: list[str]) -> str | None:
 
 
 def _insert(st: _TableState, ev: Insert, pipeline: _Pipeline) -> Iterator[ParseEvent]:
-    converted = to_csv(ev.text, ev.values_at) if ev.plain else None
+    converted = ev.csv or (to_csv(ev.text, ev.values_at) if ev.plain else None)
     if converted is not None:
         yield from _flush_exact(st)  # keep rows in file order
         st.fast.append((ev, *converted))

@@ -83,6 +83,7 @@ class Insert:
     text: bytes  # the whole statement
     values_at: int  # offset of the first `(` of the VALUES list in text
     plain: bool  # the splitter proved the VALUES list plain (see sql_splitter.plain_values)
+    csv: tuple[bytes, int] | None = None  # that list as CSV + tuple count, if the splitter made it
 
 
 DumpEvent = TableDef | Insert
@@ -144,7 +145,8 @@ def read_dump(stream: BinaryIO, name: str) -> Iterator[DumpEvent]:
             db = _name(m, 1, 2) or database
             cols = column_list(m.group("cols")) if m.group("cols") is not None else None
             plain = st.plain_at == m.end()
-            yield Insert(db, _name(m, 3, 4) or "", cols, st.line, st.text, m.end(), plain)
+            csv = st.csv if plain else None
+            yield Insert(db, _name(m, 3, 4) or "", cols, st.line, st.text, m.end(), plain, csv)
         elif head.startswith(b"CREATE"):
             m = _CREATE.match(st.text)
             if m is not None:

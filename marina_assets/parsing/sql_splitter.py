@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from marina_assets.parsing import csv_native
 from marina_assets.parsing.events import BackupError
 
 _CHUNK = 1 << 20
@@ -45,6 +46,7 @@ class Statement:
     line: int  # line where the statement starts, 1-based
     text: bytes  # without its delimiter and surrounding comments
     plain_at: int | None = None  # offset of a VALUES list proven by `plain_values` (fast path only)
+    csv: tuple[bytes, int] | None = None  # that list as CSV and its tuple count, when the C scanner made it
 
 
 def skeleton(text: bytes) -> bytes | None:
@@ -163,7 +165,13 @@ def _fast(r: _Reader, delimiter: bytes, line: int) -> Statement | None:
             return None
     text = r.buf[r.pos : m.start()]
     start = _plain_start(text)
-    if start is not None and plain_values(text, start):
+    if start is not None and csv_native.available():
+        # one C pass proves the list plain and writes its CSV (and, unlike `plain_values`, also
+        # refuses malformed numbers such as `1-2` outside strings)
+        converted = csv_native.values_csv(text, start)
+        if converted is not None:
+            return Statement(line, text, start, converted)
+    elif start is not None and plain_values(text, start):
         return Statement(line, text, start)
     if skeleton(text) is None:
         return None

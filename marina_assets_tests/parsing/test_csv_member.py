@@ -135,7 +135,7 @@ def test_python_csv_writer_output_round_trips() -> None:
 
 
 def test_blank_line_inside_a_member_does_not_shift_line_numbers() -> None:
-    got = _parse("Id,Name\n1,a\n\n2,b\n3,\"x\ny\"\n4,c\n")
+    got = _parse('Id,Name\n1,a\n\n2,b\n3,"x\ny"\n4,c\n')
     assert [(r["ID"], r["SOURCE_LINE"]) for r in got.rows["Boats"]] == [(1, 2), (2, 4), (3, 5), (4, 7)]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marina_assets.parsing import mysqldump_fast
@@ -86,7 +86,13 @@ _text = st.text(alphabet=st.sampled_from(list("ab,()'\"\\;\n\r\t\x00\x1a\x08%_ Ã
 _cell = st.one_of(st.none(), _text, st.integers(-(2**63), 2**63 - 1).map(str))
 
 
-@settings(max_examples=150, deadline=None)
+def _fast_csv(ins: Insert) -> tuple[bytes, int]:
+    """The CSV the staging parser hands Arrow: the C scanner's (made by the splitter), or to_csv's."""
+    return ins.csv or mysqldump_fast.to_csv(ins.text, ins.values_at)
+
+
+@pytest.mark.usefixtures("csv_reader")  # the C scanner's VALUES rewrite and the numpy proof + to_csv
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_cell, min_size=3, max_size=3), min_size=1, max_size=6), newline=st.booleans())
 def test_fast_path_equals_exact_tokenizer(rows: list[list[str | None]], newline: bool) -> None:
     def lit(v: str | None, i: int) -> str:
@@ -105,33 +111,49 @@ def test_fast_path_equals_exact_tokenizer(rows: list[list[str | None]], newline:
     assert exact == rows
     if not ins.plain:
         return  # declined: the exact path handles it
-    csv, n = mysqldump_fast.to_csv(ins.text, ins.values_at)
+    csv, n = _fast_csv(ins)
     cols = mysqldump_fast.read_columns(csv, 3, {0: pa.string(), 1: pa.string(), 2: pa.string()})
+    if ins.csv is not None:  # the C rewrite splits tuples outside strings only: always exact
+        assert n == len(rows) and cols is not None and len(cols[0]) == n
     if cols is None or len(cols[0]) != n:
         return  # Arrow refused, or read fewer rows than counted (a `),(` in a string): exact path
     fast = [list(r) for r in zip(*(cols[i].to_pylist() for i in range(3)), strict=True)]
     assert n == len(rows) and fast == rows
 
 
-def test_fast_path_takes_plain_mysqldump_statements() -> None:
+def test_fast_path_takes_plain_mysqldump_statements(csv_reader: str) -> None:
+    native = csv_reader == "native"
+    three = {0: pa.string(), 1: pa.string(), 2: pa.string()}
     sql = b"INSERT INTO `t` VALUES (1,'O\\'Brien \\\\ \\n',NULL),\n(2,'a),(b',-1.5);\n"
     (ins,) = [e for e in read_dump(io.BytesIO(sql), "t.sql") if isinstance(e, Insert)]
     assert ins.plain
-    csv, n = mysqldump_fast.to_csv(ins.text, ins.values_at)
-    assert n == 3  # the `),(` in a string counts too, so Arrow's 2 rows send it to the exact path
-    cols = mysqldump_fast.read_columns(csv, 3, {0: pa.string(), 1: pa.string(), 2: pa.string()})
-    assert cols is not None and len(cols[0]) == 2
+    csv, n = _fast_csv(ins)
+    cols = mysqldump_fast.read_columns(csv, 3, three)
+    assert cols is not None
+    if native:  # tuples are split outside strings: the `),(` stays text
+        assert n == len(cols[0]) == 2 and cols[1].to_pylist() == ["O'Brien \\ \n", "a),(b"]
+    else:  # the `),(` in a string counts too, so Arrow's 2 rows send it to the exact path
+        assert n == 3 and len(cols[0]) == 2
     sql = b"INSERT INTO `t` VALUES (1,'O\\'Brien \\\\ \\n',NULL),\n(2,'ab',-1.5);\n"
     (ins,) = [e for e in read_dump(io.BytesIO(sql), "t.sql") if isinstance(e, Insert)]
     assert ins.plain
-    csv, n = mysqldump_fast.to_csv(ins.text, ins.values_at)
-    cols = mysqldump_fast.read_columns(csv, 3, {0: pa.string(), 1: pa.string(), 2: pa.string()})
+    csv, n = _fast_csv(ins)
+    cols = mysqldump_fast.read_columns(csv, 3, three)
     assert n == 2 and cols is not None
     assert [c.to_pylist() for c in cols.values()] == [["1", "2"], ["O'Brien \\ \n", "ab"], [None, "-1.5"]]
-    odd_ones = (b"(1, 2)", b"(_binary 'x')", b"(0x41)", b"(1,'a'/*c*/)", b'(1,"dq")', b"(NU1LL)", b"('a''b')")
+    odd_ones = [b"(1, 2)", b"(_binary 'x')", b"(0x41)", b"(1,'a'/*c*/)", b'(1,"dq")', b"(NU1LL)"]
+    # a malformed number outside strings: the exact tokenizer refuses it; the numpy proof lets
+    # it through (known gap of the fallback path, see README)
+    odd_ones += [b"(1-2,'a')", b"(NULLNULL)", b"(1e,'a')", b"(.,1)"] if native else []
     for odd in odd_ones:
         (ins,) = [e for e in read_dump(io.BytesIO(b"INSERT INTO `t` VALUES " + odd + b";\n"), "t.sql")]
         assert not ins.plain, odd
+    # a doubled quote: the C rewrite keeps it (Arrow reads `''` as `'`); the numpy proof declines
+    (ins,) = [e for e in read_dump(io.BytesIO(b"INSERT INTO `t` VALUES ('a''b');\n"), "t.sql")]
+    assert ins.plain is native
+    if native:
+        cols = mysqldump_fast.read_columns(_fast_csv(ins)[0], 1, {0: pa.string()})
+        assert cols is not None and cols[0].to_pylist() == ["a'b"]
 
 
 def test_mysql_view_placeholders_and_triggers_are_not_tables(tmp_path: Path, capsys) -> None:

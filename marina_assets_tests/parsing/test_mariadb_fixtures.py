@@ -24,6 +24,9 @@ from marina_assets_tests.parsing.inspect_helpers import MARIADB, given, run_pars
 
 GIVEN = given("mariadb")
 
+# every test on both fast paths: the C scanner's VALUES rewrite and the numpy proof (conftest.py)
+pytestmark = pytest.mark.usefixtures("csv_reader")
+
 
 def _same(column: str, got: object, want: object) -> None:
     if column == "balance" and want is not None:

@@ -13,6 +13,9 @@ from marina_assets.parsing.events import BackupError
 from marina_assets.parsing.mysqldump import parse_mysqldump
 from marina_assets_tests.parsing.helpers import collect
 
+# every test on both fast paths: the C scanner's VALUES rewrite and the numpy proof (conftest.py)
+pytestmark = pytest.mark.usefixtures("csv_reader")
+
 T = table(
     "STELLAR",
     "customers",
