@@ -70,6 +70,7 @@ typedef struct {
     buf_t values; /* fixed-width values, or int32 offsets for strings */
     buf_t data;   /* string bytes */
     int64_t nulls;
+    size_t max_len; /* longest string value, in bytes: a VARCHAR limit needs no check below it */
 } col_t;
 
 typedef struct {
@@ -354,6 +355,8 @@ static int append_string(col_t *c, const field_t *f, const unsigned char *input_
         c->data.len = (size_t)(w - c->data.p);
     }
     if (c->data.len > INT32_MAX) return -1;
+    size_t len = c->data.len - (size_t)((const int32_t *)(c->values.p + c->values.len))[-1];
+    if (len > c->max_len) c->max_len = len;
     PUT(&c->values, int32_t, (int32_t)c->data.len);
     return 0;
 }
@@ -616,7 +619,7 @@ static PyObject *column_tuple(col_t *c, int64_t rows) {
         Py_XDECREF(data);
         return NULL;
     }
-    return Py_BuildValue("(iNNNL)", c->kind, valid, values, data, (long long)c->nulls);
+    return Py_BuildValue("(iNNNLn)", c->kind, valid, values, data, (long long)c->nulls, (Py_ssize_t)c->max_len);
 }
 
 static PyObject *py_scan(PyObject *self, PyObject *args) {

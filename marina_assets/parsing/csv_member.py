@@ -190,8 +190,13 @@ def _native(
         blocks = csv_native.iter_blocks(table, stream, header_raw, header_lines + 1, len(names), mapping)
         for block in blocks:
             rows = len(block.lines)
+            ready = block.typed_batch(table)  # most blocks: nothing for typing.py to do
             for start in range(0, rows, batch_rows):
                 stop = min(start + batch_rows, rows)
+                if ready is not None:
+                    report.rows_read += stop - start
+                    yield Batch(table, ready.slice(start, stop - start))
+                    continue
                 yield from _emit(
                     table,
                     member,

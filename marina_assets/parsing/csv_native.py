@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from marina_assets.catalog.model import Kind, Table
 from marina_assets.parsing.csv_tokenizer import BOM
+from marina_assets.parsing.typing import arrow_schema, arrow_type
 
 try:
     from marina_assets.parsing import _csvscan  # type: ignore[attr-defined]
@@ -68,6 +69,28 @@ class Block:
     cells: dict[str, pa.Array]  # warehouse column -> typed array, or text for typing.py
     lines: pa.Array  # physical line of each record
     render: Callable[[int], str]  # the record's text, as read
+    longest: dict[str, int]  # string column -> its longest value in bytes
+
+    def typed_batch(self, table: Table) -> pa.RecordBatch | None:
+        """The block as the table's batch when typing.py could find nothing to do or reject:
+        every column typed by the scanner, no NULL where the catalog forbids it, no string
+        longer in bytes than its VARCHAR limit (a value never has more characters than bytes).
+        Otherwise None, and typing.py converts and judges the block."""
+        n = len(self.lines)
+        arrays = []
+        for c in table.columns:
+            a = self.cells.get(c.name)
+            if a is None:
+                if not c.nullable and n:
+                    return None
+                arrays.append(pa.nulls(n, arrow_type(c.type)))
+                continue
+            if a.type != arrow_type(c.type) or (not c.nullable and a.null_count):
+                return None
+            if c.type.kind is Kind.VARCHAR and c.type.length and self.longest.get(c.name, 0) > c.type.length:
+                return None
+            arrays.append(a)
+        return pa.RecordBatch.from_arrays([*arrays, self.lines], schema=arrow_schema(table))
 
 
 @dataclass
@@ -182,10 +205,11 @@ def _block(
     ends: bytes,
 ) -> Block:
     cells: dict[str, pa.Array] = {}
+    longest: dict[str, int] = {}
     for name, typ, col in zip(layout.names, layout.types, columns, strict=True):
         if name is None or col is None or typ is None:
             continue
-        _kind, valid, values, text, nulls = col
+        _kind, valid, values, text, nulls, longest[name] = col
         validity = None if valid is None else pa.py_buffer(valid)
         buffers = [validity, pa.py_buffer(values)]
         if text is not None:
@@ -197,4 +221,5 @@ def _block(
     def render(i: int) -> str:
         return data[int(begin[i]) : int(stop[i])].decode("utf-8", errors="backslashreplace")
 
-    return Block(cells, pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(lines)]), render)
+    line_array = pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(lines)])
+    return Block(cells, line_array, render, longest)
