@@ -17,6 +17,10 @@
  * `""` as an escaped quote, CRLF / LF / CR end a record outside quotes, an unquoted empty
  * field is NULL, a quoted empty field is the empty string, an empty line is skipped (but
  * counted), and the last record may lack a terminator.
+ *
+ * The file also holds `values_csv`, the same kind of one-pass rewrite for mysqldump VALUES
+ * lists (at its end): one extension module, sharing the digit and SIMD helpers, is simpler to
+ * build and to fall back from than two; hence a file longer than the project's usual modules.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

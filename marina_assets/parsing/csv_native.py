@@ -113,24 +113,12 @@ class _Layout:
             kinds.append(_KIND[t.kind] if t else _SKIP)
             scales.append(t.scale or 0 if t and t.kind is Kind.DECIMAL else 0)
             precisions.append(t.precision or 38 if t and t.kind is Kind.DECIMAL else 0)
-            types.append(_arrow_type(t.kind, precisions[-1], scales[-1]) if t else None)
+            types.append(arrow_type(t) if t else None)
         return cls(names, kinds, bytes(scales), bytes(precisions), types)
 
     def as_text(self, position: int) -> None:
         self.kinds[position] = _STRING
         self.types[position] = pa.string()
-
-
-def _arrow_type(kind: Kind, precision: int, scale: int) -> pa.DataType:
-    return {
-        Kind.VARCHAR: pa.string(),
-        Kind.TEXT: pa.string(),
-        Kind.INTEGER: pa.int64(),
-        Kind.DECIMAL: pa.decimal128(precision or 38, scale),
-        Kind.DATE: pa.date32(),
-        Kind.TIMESTAMP: pa.timestamp("us"),
-        Kind.BOOLEAN: pa.bool_(),
-    }[kind]
 
 
 def _header_end(data: bytes, header_raw: bytes) -> int | None:
