@@ -189,22 +189,39 @@ def _native(
     with open_member() as stream:
         blocks = csv_native.iter_blocks(table, stream, header_raw, header_lines + 1, len(names), mapping)
         for block in blocks:
-            rows = len(block.lines)
             ready = block.typed_batch(table)  # most blocks: nothing for typing.py to do
-            for start in range(0, rows, batch_rows):
-                stop = min(start + batch_rows, rows)
-                if ready is not None:
-                    report.rows_read += stop - start
-                    yield Batch(table, ready.slice(start, stop - start))
-                    continue
-                yield from _emit(
-                    table,
-                    member,
-                    {k: v.slice(start, stop - start) for k, v in block.cells.items()},
-                    block.lines.slice(start, stop - start),
-                    lambda i, start=start, render=block.render: render(start + i),
-                    report,
+            if ready is None:
+                yield from _emit_slices(
+                    table, member, block.cells, block.lines, block.render, report, batch_rows
                 )
+                continue
+            report.rows_read += ready.num_rows
+            for start in range(0, ready.num_rows, batch_rows):
+                yield Batch(table, ready.slice(start, batch_rows))
+
+
+def _emit_slices(
+    table: Table,
+    member: str,
+    cells: dict[str, pa.Array],
+    lines: pa.Array,
+    render: Callable[[int], str],
+    report: TableReport,
+    batch_rows: int,
+    *,
+    typed: bool = False,
+) -> Iterator[ParseEvent]:
+    """`_emit` for each slice of at most `batch_rows` rows; `render` takes a row of the whole."""
+    for start in range(0, len(lines), batch_rows):
+        yield from _emit(
+            table,
+            member,
+            {k: v.slice(start, batch_rows) for k, v in cells.items()},
+            lines.slice(start, batch_rows),
+            lambda i, start=start: render(start + i),
+            report,
+            typed=typed,
+        )
 
 
 def _fast(
@@ -287,18 +304,7 @@ def _fast(
                 # typed values are not the record's text: the typed path never keeps a reject
                 return "" if typed else _render([c[i].as_py() for c in columns])
 
-            for start in range(0, rb.num_rows, batch_rows):
-                stop = min(start + batch_rows, rb.num_rows)
-                part = {k: v.slice(start, stop - start) for k, v in cells.items()}
-                yield from _emit(
-                    table,
-                    member,
-                    part,
-                    lines.slice(start, stop - start),
-                    lambda i, start=start: render(start + i),
-                    report,
-                    typed=typed,
-                )
+            yield from _emit_slices(table, member, cells, lines, render, report, batch_rows, typed=typed)
         if skipped:
             raise _FastPathGaveUp
 
