@@ -53,10 +53,10 @@ def prune_staging(wh: Warehouse, tables: list[Table], *, cutoff: date) -> PruneR
             if LOAD_LOG.name in present
             else []
         )
-        for name in names:
-            deleted[name] = wh.execute(
-                f"DELETE FROM {name} WHERE BACKUP_DATE < {b('cutoff')}", {"cutoff": cutoff}
-            )
+        store = wh.staging_store()
+        for t in tables:
+            if t.stg_name in names:
+                deleted[t.stg_name] = store.prune(t, cutoff)
         if LOAD_LOG.name in present and names:
             wh.execute(
                 f"UPDATE {LOAD_LOG.name} SET STATUS = 'pruned' WHERE LAYER = 'STG' AND STATUS = 'loaded' "

@@ -1,9 +1,10 @@
 """Stage one backup: consume a parser's events and replace each table's partition atomically.
 
 The whole backup is one transaction. New rows are written beside the date's previous rows
-(tagged with this run's id); at the end, each table that loaded cleanly drops the previous
-rows of the date and each table that failed drops its new ones. A crash or a truncated backup
-rolls everything back, so STG never shows half a backup as if it were complete.
+(tagged with this run's id, or into a partition of their own: `staging_store`); at the end,
+each table that loaded cleanly replaces the previous rows of the date and each table that
+failed drops its new ones. A crash or a truncated backup rolls everything back, so STG never
+shows half a backup as if it were complete.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from marina_assets.parsing.events import (
 )
 from marina_assets.warehouse import pipeline_log
 from marina_assets.warehouse.backend import RowError, Warehouse
-from marina_assets.warehouse.ddl import LOAD_LOG
 from marina_assets.warehouse.row_hash import RowHasher
+from marina_assets.warehouse.staging_store import StagingStore, Target
 
 MAX_RAW_CHARS = 32_000
 
@@ -64,6 +65,7 @@ class _State:
     refused: int = 0  # rows the warehouse itself refused (Oracle batch errors)
     # the key columns of every batch (zero-copy slices), to tell the merge whether a key repeats
     keys: list[pa.RecordBatch] | None = field(default_factory=list)
+    target: Target | None = None  # where the rows go; set by the table's first event
 
 
 def load_backup(
@@ -81,17 +83,20 @@ def load_backup(
     states = {t.stg_name: _State(StagedTable(t)) for t in tables}
     constants = {audit.BACKUP_DATE: backup_date, audit.LOAD_RUN_ID: run_id, audit.LOADED_AT: started}
     hasher = RowHasher() if wh.dialect.row_hash else None
+    store = wh.staging_store()
     try:
         with wh.transaction():
             for ev in events:
                 st = states.get(ev.table.stg_name)
                 if st is None:
                     continue
+                if st.target is None:
+                    st.target = store.open(ev.table, backup_date, run_id, constants)
                 if isinstance(ev, Batch):
                     batch = ev.batch
                     if hasher is not None:
                         batch = batch.append_column(audit.ROW_HASH, hasher.hashes(ev.table, batch))
-                    st.result.rows_loaded += wh.insert_arrow(ev.table.stg_name, batch, constants)
+                    st.result.rows_loaded += wh.insert_arrow(st.target.name, batch, st.target.constants)
                     _collect_keys(st, ev.batch)
                     for err in wh.take_row_errors():
                         st.rejects.append(_refused(ev, err))
@@ -99,7 +104,7 @@ def load_backup(
                 elif isinstance(ev, Rejected):
                     st.rejects.append(ev.reject)
                 elif isinstance(ev, Reset):
-                    _drop_run_rows(wh, ev.table, backup_date, run_id)
+                    store.reset(ev.table, backup_date, run_id)
                     st.rejects.clear()
                     st.result.rows_loaded = 0
                     st.keys = []
@@ -109,7 +114,7 @@ def load_backup(
                 elif isinstance(ev, Finished):
                     st.report = ev.report
             for st in states.values():
-                _settle(wh, st, backup_date, run_id, policy)
+                _settle(wh, store, st, backup_date, run_id, policy)
                 st.result.seconds = perf_counter() - t0
                 pipeline_log.log_staging(wh, st.result, backup_date, run_id, started)
     except Exception as e:
@@ -171,38 +176,14 @@ def _refused(ev: Batch, err: RowError) -> Reject:
     )
 
 
-def _drop_run_rows(wh: Warehouse, table: Table, backup_date: date, run_id: str) -> None:
-    wh.execute(
-        f"DELETE FROM {table.stg_name} WHERE {audit.BACKUP_DATE} = {wh.dialect.bind('d')} "
-        f"AND {audit.LOAD_RUN_ID} = {wh.dialect.bind('r')}",
-        {"d": backup_date, "r": run_id},
-    )
-
-
-def _may_hold_previous_rows(wh: Warehouse, table: Table, backup_date: date, run_id: str) -> bool:
-    """False when no other run can have left rows of the date in STG: the replace is then a no-op.
-
-    The DELETE of the previous rows reads every page of the date, the million rows just copied
-    included (0.5 s per million). STG rows of a date are only ever written by this loader, in the
-    transaction that logs the load; a run that failed dropped its rows, and retention marks what
-    it deletes `pruned`. So only a logged run with another status (`loaded`, `pruned`: any but
-    `failed`, to err on the side of deleting) can have left rows behind.
-    """
-    b = wh.dialect.bind
-    rows = wh.fetchall(
-        f"SELECT COUNT(*) FROM {LOAD_LOG.name} WHERE TABLE_NAME = {b('t')} AND BACKUP_DATE = {b('d')} "
-        f"AND LAYER = 'STG' AND STATUS <> 'failed' AND LOAD_RUN_ID <> {b('r')}",
-        {"t": table.stg_name, "d": backup_date, "r": run_id},
-    )
-    return bool(rows and rows[0][0])
-
-
 def drift_message(missing: Sequence[str], extra: Sequence[str]) -> str:
     """Load-log MESSAGE of a table loaded despite schema drift; `checks/staging.py` parses it."""
     return f"source columns missing: {', '.join(missing) or 'none'}; extra: {', '.join(extra) or 'none'}"
 
 
-def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: LoadPolicy) -> None:
+def _settle(
+    wh: Warehouse, store: StagingStore, st: _State, backup_date: date, run_id: str, policy: LoadPolicy
+) -> None:
     r, t = st.result, st.result.table
     if st.report is not None:
         r.rows_read, r.rows_rejected = st.report.rows_read, st.report.rows_rejected + st.refused
@@ -220,17 +201,13 @@ def _settle(wh: Warehouse, st: _State, backup_date: date, run_id: str, policy: L
     if r.status != "failed" and (r.missing_columns or r.extra_columns):
         # kept in the load log so the schema-drift check (and a DBA, in SQL) can read it
         r.message = drift_message(r.missing_columns, r.extra_columns)
-    b = wh.dialect.bind
     if r.status == "failed":
-        _drop_run_rows(wh, t, backup_date, run_id)
+        store.discard(t, backup_date, run_id)
         r.rows_loaded = 0
     else:
-        if _may_hold_previous_rows(wh, t, backup_date, run_id):
-            wh.execute(
-                f"DELETE FROM {t.stg_name} WHERE {audit.BACKUP_DATE} = {b('d')} "
-                f"AND {audit.LOAD_RUN_ID} <> {b('r')}",
-                {"d": backup_date, "r": run_id},
-            )
+        if st.target is None:  # cannot happen (Finished opens it), but then publish an empty date
+            st.target = store.open(t, backup_date, run_id, {})
+        store.publish(t, backup_date, run_id)
         pipeline_log.clear_rejects(wh, t, backup_date, stage="parse")
         r.distinct_keys = distinct_keys(st)
     pipeline_log.record_rejects(

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from marina_assets.warehouse.dialects import Dialect
+from marina_assets.warehouse.staging_store import RowStore, StagingStore
 
 # named parameters (`dialect.bind(name)` in the SQL) or none
 Params = Mapping[str, Any] | None
@@ -61,10 +62,6 @@ class Warehouse(ABC):
     def existing_columns(self) -> dict[str, set[str]]:
         """Upper-case column names of every table in the warehouse schema, by upper-case table name."""
 
-    def existing_indexes(self) -> set[str]:
-        """Upper-case names of the indexes in the warehouse schema (engines with `stg_date_index`)."""
-        return set()
-
     def refresh_statistics(self, table_name: str, changed_rows: int = 0) -> None:
         """Bring the planner's statistics of a table up to date if they are missing or stale.
 
@@ -73,6 +70,10 @@ class Warehouse(ABC):
         its rows (so a bulk change is analyzed by the merge that made it, not the next one).
         """
         return None
+
+    def staging_store(self) -> StagingStore:
+        """How a load writes, replaces and prunes STG rows of a date (see `staging_store`)."""
+        return RowStore(self)
 
     def object_status(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
         """name -> (status, errors) of stored objects where the engine tracks them (Oracle)."""

@@ -27,6 +27,7 @@ class TableDef:
     columns: tuple[ColumnDef, ...]
     primary_key: tuple[str, ...] = ()
     temporary: bool = False  # Oracle global temporary table (rows vanish at COMMIT)
+    partition_by: str | None = None  # list-partitioned by this column (PostgreSQL STG)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -108,7 +109,8 @@ def stg_def(table: Table, dialect: Dialect | None = None) -> TableDef:
     """STG_*: every catalog column nullable (the quarantine enforces NOT NULL), plus lineage."""
     cols = tuple(ColumnDef(c.name, c.type, True) for c in table.columns)
     extra = tuple(ColumnDef(n, t, nullable) for n, t, nullable in audit.STG_COLUMNS)
-    return TableDef(table.stg_name, cols + extra + _hash_column(dialect))
+    by = audit.BACKUP_DATE if dialect is not None and dialect.stg_partitioned else None
+    return TableDef(table.stg_name, cols + extra + _hash_column(dialect), partition_by=by)
 
 
 def dw_def(table: Table, dialect: Dialect | None = None) -> TableDef:
@@ -130,7 +132,8 @@ def create_table_sql(dialect: Dialect, t: TableDef, *, if_not_exists: bool = Tru
         lines.append(f"    CONSTRAINT PK_{t.name[:27]} PRIMARY KEY ({', '.join(t.primary_key)})")
     # Oracle (before 23ai) has no IF NOT EXISTS; ensure_schema only creates what is missing anyway
     guard = "IF NOT EXISTS " if if_not_exists and dialect.create_if_not_exists else ""
-    return f"CREATE TABLE {guard}{t.name} (\n" + ",\n".join(lines) + "\n)"
+    partitions = f" PARTITION BY LIST ({t.partition_by})" if t.partition_by else ""
+    return f"CREATE TABLE {guard}{t.name} (\n" + ",\n".join(lines) + f"\n){partitions}"
 
 
 def snapshot_def(table: Table, name: str) -> TableDef:

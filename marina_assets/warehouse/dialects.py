@@ -43,10 +43,6 @@ def _temp_oracle(name: str, select: str) -> str:
     return f"INSERT INTO {name} {select}"
 
 
-def stg_date_index_name(stg_name: str) -> str:
-    return f"{stg_name}_BD"
-
-
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -62,10 +58,10 @@ class Dialect:
     # the scratch snapshot is a permanent global temporary table per DW table (Oracle), not a
     # temp table made and dropped inside the merge's transaction
     permanent_scratch: bool = False
-    # STG table name -> statement indexing its BACKUP_DATE (None: the engine prunes by itself,
-    # e.g. DuckDB's per-row-group min/max). Every "rows of date D" scan (the load's replace,
-    # the merge's snapshot) then reads that date's pages only, however many dates STG retains.
-    stg_date_index: Callable[[str], str] | None = None
+    # STG is list-partitioned by BACKUP_DATE, a partition per date swapped in by its load
+    # (`pg_partitions`). Without it, "rows of date D" scans rely on the engine's own pruning
+    # (DuckDB's per-row-group min/max, Oracle's full scan of a table it is asked to keep small).
+    stg_partitioned: bool = False
     # ANALYZE a freshly filled scratch table: PostgreSQL plans a join with a small delta as a
     # hash join over the whole DW table unless it knows the delta is small
     analyze_scratch: bool = False
@@ -116,11 +112,7 @@ POSTGRES = Dialect(
     text_cast="TEXT",
     analyze_scratch=True,
     row_hash=True,
-    # BRIN: STG is appended date by date, so block ranges hold few dates; it costs next to
-    # nothing during COPY, unlike a btree over a million new rows
-    stg_date_index=lambda stg: (
-        f"CREATE INDEX IF NOT EXISTS {stg_date_index_name(stg)} ON {stg} USING brin (BACKUP_DATE)"
-    ),
+    stg_partitioned=True,
 )
 
 ORACLE = Dialect(

@@ -110,7 +110,7 @@ def _apply(
     # the freshly loaded date, PostgreSQL expects a handful of rows, scans every retained date
     # and sorts the snapshot for a merge join instead of hashing it (1M rows: 1.5 s more)
     wh.refresh_statistics(table.dw_name)
-    wh.refresh_statistics(table.stg_name)
+    wh.staging_store().refresh_statistics(table, backup_date)
     # the loader counted the keys as it staged them: when none repeats, skip counting in SQL
     keys = pipeline_log.staged_unique_rows(wh, table, backup_date)
     if keys is not None:

@@ -23,10 +23,12 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.sql import Composable
 
 from marina_assets.warehouse import pg_binary
 from marina_assets.warehouse.backend import Params, Warehouse
 from marina_assets.warehouse.dialects import POSTGRES
+from marina_assets.warehouse.pg_partitions import PartitionStore
 
 WORK_MEM = os.environ.get("MARINA_POSTGRES_WORK_MEM", "256MB")
 TEMP_BUFFERS = os.environ.get("MARINA_POSTGRES_TEMP_BUFFERS", "512MB")
@@ -72,6 +74,8 @@ class PostgresWarehouse(Warehouse):
         self._txn: psycopg.Transaction | None = None
         self._copy: _OpenCopy | None = None
         self._column_types: dict[str, dict[str, pg_binary.PgColumn]] = {}
+        # tables created or truncated in the open transaction: COPY into them may FREEZE
+        self._fresh: set[str] = set()
         # a merge hash-joins a whole snapshot against its DW table and keeps the snapshot in a
         # temp table: the server defaults (4MB work_mem, 8MB temp_buffers) spill both to disk
         self.con.execute(f"SET work_mem = '{WORK_MEM}'")
@@ -88,9 +92,28 @@ class PostgresWarehouse(Warehouse):
         cur = self.con.execute(sql, dict(params) if params else None)
         return cur.rowcount
 
+    def execute_composed(self, statement: Composable) -> None:
+        """A statement built with psycopg.sql (identifiers and literals quoted by psycopg)."""
+        self._end_copy()
+        self._column_types.clear()
+        self.con.execute(statement)
+
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         self._end_copy()
         return self.con.execute(sql, dict(params) if params else None).fetchall()
+
+    def staging_store(self) -> PartitionStore:
+        return PartitionStore(self)
+
+    def created_in_transaction(self, table_name: str) -> None:
+        """`table_name` was created or truncated in the open transaction: COPY may FREEZE it."""
+        if self._txn is not None:
+            self._fresh.add(table_name.lower())
+
+    def _copy_options(self, table_name: str, fmt: str) -> str:
+        # FREEZE: the rows are written frozen; legal (and safe for other sessions) only because
+        # the table is new in this transaction, so nobody else can see it before COMMIT
+        return f"FORMAT {fmt}, FREEZE" if table_name.lower() in self._fresh else f"FORMAT {fmt}"
 
     def _columns(self, table_name: str) -> dict[str, pg_binary.PgColumn]:
         if table_name not in self._column_types:
@@ -107,7 +130,8 @@ class PostgresWarehouse(Warehouse):
         self._end_copy()
         cur = self.con.cursor()
         context = cur.copy(
-            f"COPY {key[0]} ({', '.join(key[1])}) FROM STDIN (FORMAT binary)", writer=QueuedLibpqWriter(cur)
+            f"COPY {key[0]} ({', '.join(key[1])}) FROM STDIN ({self._copy_options(key[0], 'binary')})",
+            writer=QueuedLibpqWriter(cur),
         )
         copy = context.__enter__()
         copy.write(pg_binary.HEADER)
@@ -153,7 +177,9 @@ class PostgresWarehouse(Warehouse):
         data = pa.Table.from_arrays(arrays, names=names)
         with (
             self.con.cursor() as cur,
-            cur.copy(f"COPY {table_name} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy,
+            cur.copy(
+                f"COPY {table_name} ({', '.join(names)}) FROM STDIN ({self._copy_options(table_name, 'csv')})"
+            ) as copy,
         ):
             pacsv.write_csv(data, _CopySink(copy), _CSV)
         return n
@@ -183,6 +209,7 @@ class PostgresWarehouse(Warehouse):
                 self._end_copy()  # a COPY error surfaces here, before the COMMIT
             finally:
                 self._txn = None
+                self._fresh.clear()
 
     def refresh_statistics(self, table_name: str, changed_rows: int = 0) -> None:
         # ANALYZE when the table was never analyzed (right after a bulk load the planner would
@@ -203,15 +230,15 @@ class PostgresWarehouse(Warehouse):
         if tuples < 0 or abs(pages_now - pages) > 0.1 * pages + 10 or changed_rows > 0.1 * tuples + 50:
             self.execute(f"ANALYZE {table_name}")
 
-    def existing_indexes(self) -> set[str]:
-        sql = "SELECT upper(indexname) FROM pg_indexes WHERE schemaname = current_schema()"
-        return {r[0] for r in self.fetchall(sql)}
-
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
+        # tables and views of the schema; STG's partitions are part of their STG table
         for table_name, column in self.fetchall(
-            "SELECT upper(table_name), upper(column_name) FROM information_schema.columns "
-            "WHERE table_schema = current_schema()"
+            "SELECT upper(c.relname), upper(a.attname) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace "
+            "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
+            "AND a.attnum > 0 AND NOT a.attisdropped"
         ):
             out.setdefault(table_name, set()).add(column)
         return out

@@ -8,6 +8,7 @@ when its table gained a column or it is not VALID.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
 
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse.backend import Warehouse
@@ -20,8 +21,11 @@ from marina_assets.warehouse.ddl import (
     snapshot_def,
     stg_def,
 )
-from marina_assets.warehouse.dialects import Dialect, stg_date_index_name
+from marina_assets.warehouse.dialects import Dialect
 from marina_assets.warehouse.merge_sql import snapshot_table_name
+
+if TYPE_CHECKING:
+    from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 
 
 def table_defs(dialect: Dialect, tables: Iterable[Table]) -> list[TableDef]:
@@ -39,6 +43,8 @@ def ensure_schema(wh: Warehouse, tables: Iterable[Table]) -> list[str]:
     ran: list[str] = []
     changed: set[str] = set()
     present = wh.existing_columns()
+    if wh.dialect.stg_partitioned:
+        ran += _partition_plain_stg(wh, [t.stg_name for t in tables if t.stg_name in present])
     for td in table_defs(wh.dialect, tables):
         existing = present.get(td.name)
         if existing is None:
@@ -53,22 +59,19 @@ def ensure_schema(wh: Warehouse, tables: Iterable[Table]) -> list[str]:
                 wh.execute(sql)
                 ran.append(sql)
                 changed.add(td.name)
-    if wh.dialect.stg_date_index is not None:
-        ran += _ensure_date_indexes(wh, tables)
     if wh.merges_in_database:
         ran += _ensure_procedures(wh, tables, changed)
     return ran
 
 
-def _ensure_date_indexes(wh: Warehouse, tables: list[Table]) -> list[str]:
-    assert wh.dialect.stg_date_index is not None
-    present = wh.existing_indexes()
+def _partition_plain_stg(wh: Warehouse, names: list[str]) -> list[str]:
+    """STG tables made before STG was partitioned (PostgreSQL) become partitioned, rows kept."""
+    from marina_assets.warehouse.pg_partitions import partition_existing, unpartitioned
+
+    pg = cast("PostgresWarehouse", wh)  # the one engine whose dialect partitions STG
     ran = []
-    for t in tables:
-        if stg_date_index_name(t.stg_name) not in present:
-            sql = wh.dialect.stg_date_index(t.stg_name)
-            wh.execute(sql)
-            ran.append(sql)
+    for name in unpartitioned(pg, names):
+        ran += partition_existing(pg, name)
     return ran
 
 

@@ -43,18 +43,12 @@ def _script(statements: Iterable[str]) -> str:
     return HEADER + "".join(f"\n{s};\n" for s in statements)
 
 
-def _date_index(dialect: Dialect, stg_name: str) -> tuple[str, ...]:
-    return (dialect.stg_date_index(stg_name),) if dialect.stg_date_index else ()
-
-
 def tables_section(dialect: Dialect) -> dict[str, str]:
     files = {"10_tables/00_pipeline.sql": _script(create_table_sql(dialect, t) for t in PIPELINE_TABLES)}
     for system in SYSTEMS:
         p = system.asset_prefix
         files[f"10_tables/{p}_stg.sql"] = _script(
-            s
-            for t in system.tables
-            for s in (create_table_sql(dialect, stg_def(t, dialect)), *_date_index(dialect, t.stg_name))
+            create_table_sql(dialect, stg_def(t, dialect)) for t in system.tables
         )
         files[f"10_tables/{p}_dw.sql"] = _script(
             create_table_sql(dialect, dw_def(t, dialect)) for t in system.tables
