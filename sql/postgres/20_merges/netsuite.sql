@@ -61,7 +61,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_CURRENCIES
@@ -165,7 +165,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_SUBSIDIARIES
@@ -270,7 +270,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_ACCOUNTING_PERIODS
@@ -379,7 +379,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_ACCOUNTS
@@ -485,7 +485,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_ENTITIES
@@ -599,7 +599,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_DEPARTMENTS
@@ -700,7 +700,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_CLASSIFICATIONS
@@ -801,7 +801,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_LOCATIONS
@@ -904,7 +904,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.CODE IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, CODE);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_TRANSACTION_TYPES
@@ -1001,7 +1001,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_TRANSACTIONS
@@ -1114,7 +1114,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_TRANSACTION_LINES
@@ -1227,7 +1227,7 @@ CREATE TEMP TABLE MERGE_DELTA
     WHERE (s.IN_SNAPSHOT_ IS NULL AND t.IS_DELETED = 0) OR t.ID IS NULL OR (s.IN_SNAPSHOT_ IS NOT NULL AND (t.IS_DELETED = 1 OR s.ROW_HASH IS NULL OR t.ROW_HASH IS NULL OR s.ROW_HASH <> t.ROW_HASH));
 
 -- planner statistics of the delta
-ANALYZE MERGE_DELTA;
+ANALYZE MERGE_DELTA (ACTION_, ID);
 
 -- row hash differs: keep only the U rows whose columns differ (NULL-safe)
 WITH same AS (UPDATE DW_NS_TRANSACTION_ACCT_LINES
