@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench ui clean-state
 
-$(STAMP): pyproject.toml setup.py marina_assets/parsing/_csvscan.c
+$(STAMP): pyproject.toml setup.py marina_assets/parsing/_csvscan.c marina_assets/warehouse/_pgcopy.c
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "marina-etl needs Python 3.11+, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

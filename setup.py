@@ -1,7 +1,8 @@
-"""Only the C extension lives here; everything else is in pyproject.toml.
+"""Only the C extensions live here; everything else is in pyproject.toml.
 
-The CSV scanner is optional: without a C compiler the install still succeeds and CSV members
-are read by Arrow's reader instead (marina_assets/parsing/csv_native.py).
+Both are optional: without a C compiler the install still succeeds, CSV members are read by
+Arrow's reader instead (marina_assets/parsing/csv_native.py) and binary COPY rows are encoded
+by numpy (marina_assets/warehouse/pg_binary.py).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             ["marina_assets/parsing/_csvscan.c"],
             extra_compile_args=["-O3", "-std=gnu11"],
             optional=True,
-        )
+        ),
+        Extension(
+            "marina_assets.warehouse._pgcopy",
+            ["marina_assets/warehouse/_pgcopy.c"],
+            extra_compile_args=["-O3", "-std=gnu11"],
+            optional=True,
+        ),
     ]
 )

@@ -7,10 +7,15 @@ its fields, and Arrow's `binary_join_element_wise` concatenates a row's fields i
 
 Only the conversions listed in `encodable` are done here, each exact (NULL stays NULL, '' stays
 ''); anything else returns None and the caller sends that batch as CSV instead.
+
+When the C extension `_pgcopy` is built (setup.py, optional), `encode_rows` writes the same
+bytes with it in one pass over the Arrow buffers, about ten times cheaper; this numpy code stays
+the reference and the fallback. `MARINA_PG_NATIVE=0` switches the extension off.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +28,23 @@ _PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
 _PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400 * 1_000_000
 _SEP = pa.scalar(b"", pa.large_binary())
 _NULL = np.frombuffer(b"\xff\xff\xff\xff", np.uint8)
+
+try:
+    from marina_assets.warehouse import _pgcopy  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: the numpy encoder below does all batches
+    _pgcopy = None
+
+# column kinds of _pgcopy.c, and (width, signed) of the integers a bigint takes
+_K_NULL, _K_INT, _K_NUMERIC, _K_STRING, _K_DATE, _K_TIMESTAMP, _K_BOOL = range(7)
+_INTS = {
+    pa.int8(): (1, 1),
+    pa.int16(): (2, 1),
+    pa.int32(): (4, 1),
+    pa.int64(): (8, 1),
+    pa.uint8(): (1, 0),
+    pa.uint16(): (2, 0),
+    pa.uint32(): (4, 0),
+}
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,56 @@ def encode_field(arr: pa.Array, col: PgColumn) -> pa.Array:
     return _fields(_big_endian(values, ">i8"), valid)
 
 
+def native_available() -> bool:
+    return _pgcopy is not None and os.environ.get("MARINA_PG_NATIVE", "1") != "0"
+
+
+def _native_spec(arr: pa.Array, col: PgColumn) -> tuple:
+    """`arr` as _pgcopy.c reads it: kind, offset, validity, values, data and two parameters.
+
+    The branches mirror `encode_field`'s (null type first, then the target column's kind), and
+    each checks the Arrow layout it assumes: a pair `encodable` may accept one day without this
+    code knowing it gets kind -1, which the C code declines (`_pgcopy.Unsupported`).
+    """
+    t, kind = arr.type, col.data_type
+    if pa.types.is_null(t):
+        return (_K_NULL, 0, None, None, None, 0, 0)
+    buffers = arr.buffers()
+    # like `_valid`: no NULLs counted means every value is taken, whatever the bitmap says
+    valid = buffers[0] if arr.null_count else None
+    if kind == "numeric" and pa.types.is_decimal128(t):
+        return (_K_NUMERIC, arr.offset, valid, buffers[1], None, t.precision, t.scale)
+    if kind in ("character varying", "text") and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        width = 8 if pa.types.is_large_string(t) else 4
+        return (_K_STRING, arr.offset, valid, buffers[1], buffers[2], width, 0)
+    if kind == "bigint" and t in _INTS:
+        return (_K_INT, arr.offset, valid, buffers[1], None, *_INTS[t])
+    layouts = {
+        "date": (_K_DATE, pa.types.is_date32(t)),
+        "boolean": (_K_BOOL, pa.types.is_boolean(t)),
+        "timestamp without time zone": (
+            _K_TIMESTAMP,
+            pa.types.is_timestamp(t) and t.tz is None and t.unit == "us",
+        ),
+    }
+    code, fits = layouts.get(kind, (-1, False))
+    return (code if fits else -1, arr.offset, valid, buffers[1] if len(buffers) > 1 else None, None, 0, 0)
+
+
+def _encode_native(
+    arrays: list[pa.Array], columns: list[PgColumn], tail: bytes, tail_fields: int
+) -> bytes | None:
+    """The C encoder's payload, or None where it declines (the numpy code then encodes)."""
+    n = len(arrays[0])
+    if not all(isinstance(a, pa.Array) and len(a) == n for a in arrays):
+        return None  # numpy's path fails or copes with these exactly as before
+    try:
+        specs = [_native_spec(a, c) for a, c in zip(arrays, columns, strict=True)]
+        return _pgcopy.encode_rows(n, specs, tail if tail_fields else b"", tail_fields)
+    except _pgcopy.Unsupported:
+        return None
+
+
 def encode_constants(values: list[pa.Array], columns: list[PgColumn]) -> bytes | None:
     """One-element arrays -> their fields, concatenated: the same trailing bytes for every row."""
     if not all(encodable(a, c) for a, c in zip(values, columns, strict=True)):
@@ -165,6 +237,10 @@ def encode_rows(
     """
     if not all(encodable(a, c) for a, c in zip(arrays, columns, strict=True)):
         return None
+    if arrays and native_available():
+        payload = _encode_native(arrays, columns, tail, tail_fields)
+        if payload is not None:
+            return memoryview(payload)
     n = len(arrays[0])
     count = np.int16(len(arrays) + tail_fields).byteswap().tobytes()
     heads = _binary(n, np.arange(0, 2 * n + 1, 2), count * n)
