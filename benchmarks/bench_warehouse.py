@@ -8,6 +8,9 @@ drops 0.5%. Timed per backend: staging day 2 from Arrow batches (`load_backup`),
 (`merge_table`), and for PostgreSQL also the two together. PostgreSQL runs on a throwaway cluster
 the benchmark starts itself (marina_assets_tests/pg_cluster.py).
 
+Every line is the median of RUNS runs, each on a fresh database (this VM's timings of the same
+run spread by 20-30%); `runs_s` lists every run's seconds, so the spread is in the output too.
+
 Baseline (`legacy_csv_executemany_postgres`): what the legacy loader did — Python's `csv` module
 reading the member and `executemany` INSERT batches of 1,000 rows into PostgreSQL. It is measured
 on the first 200K rows (rows/s does not depend on the count) and compared with our path for the
@@ -49,6 +52,7 @@ TABLE = system("MOLO").table("InvoiceItemSet")
 D1, D2 = date(2025, 11, 1), date(2025, 11, 2)
 BATCH_ROWS = 65_536
 LEGACY_ROWS = 200_000
+RUNS = 3
 
 
 def _column(name: str, kind: str, n: int, rng: np.random.Generator, ids: np.ndarray) -> pa.Array:
@@ -114,6 +118,21 @@ def _measure(fn: Callable[[], dict]) -> dict[str, Any]:
     return m
 
 
+def _runs(fn: Callable[[], dict]) -> list[dict[str, Any]]:
+    return [_measure(fn) for _ in range(RUNS)]
+
+
+def _median(runs: list[dict[str, Any]], seconds: Callable[[dict], float] = lambda m: m["seconds"]) -> dict:
+    """The median of the runs' `seconds(run)`, with every run's value in `runs_s`."""
+    times = sorted(seconds(m) for m in runs)
+    return {
+        "rows": runs[0]["rows"],
+        "seconds": times[len(times) // 2],
+        "runs_s": [round(t, 3) for t in times],
+        "peak_rss_mb": max(m["peak_rss_mb"] for m in runs),
+    }
+
+
 def _events(data: pa.Table) -> list[ParseEvent]:
     out: list[ParseEvent] = [Batch(TABLE, b) for b in data.to_batches(max_chunksize=BATCH_ROWS)]
     out.append(Finished(TABLE, TableReport("InvoiceItemSet.csv", rows_read=data.num_rows)))
@@ -163,6 +182,7 @@ def legacy_run(dsn: str, csv_bytes: bytes) -> Callable[[], dict]:
         rows = 0
         with psycopg.connect(dsn) as con, con.cursor() as cur:
             # the legacy staging table: same columns and types as STG, no extras
+            cur.execute("DROP TABLE IF EXISTS LEGACY_STG")  # the previous run's
             cur.execute(f"CREATE TABLE LEGACY_STG AS SELECT {cols} FROM {TABLE.stg_name} WHERE 1 = 0")
             t0 = time.perf_counter()
             reader = csv.reader(io.StringIO(csv_bytes.decode()))
@@ -214,9 +234,9 @@ def main() -> None:
 
     from marina_assets.warehouse.duckdb_backend import DuckDBWarehouse
 
-    m = _measure(backend_run(lambda: DuckDBWarehouse(work / f"{uuid.uuid4().hex}.duckdb"), day1, day2))
-    emit("warehouse_stg_load_duckdb", m)
-    emit("warehouse_merge_duckdb", {**m, "seconds": m["merge_seconds"]})
+    runs = _runs(backend_run(lambda: DuckDBWarehouse(work / f"{uuid.uuid4().hex}.duckdb"), day1, day2))
+    emit("warehouse_stg_load_duckdb", _median(runs))
+    emit("warehouse_merge_duckdb", _median(runs, lambda m: m["merge_seconds"]))
 
     from marina_assets.warehouse.postgres_backend import PostgresWarehouse
     from marina_assets_tests.pg_cluster import start_cluster
@@ -235,15 +255,20 @@ def main() -> None:
         with PostgresWarehouse(legacy_dsn) as wh:
             ensure_schema(wh, [TABLE])
         csv_bytes = _csv_bytes(day2)
-        legacy = _measure(legacy_run(legacy_dsn, csv_bytes))
+        legacy = _median(_runs(legacy_run(legacy_dsn, csv_bytes)))
         base = emit("legacy_csv_executemany_postgres", legacy)["rows_per_s"]
 
-        m = _measure(backend_run(lambda: PostgresWarehouse(fresh_db()), day1, day2))
-        emit("warehouse_stg_load_postgres", m, baseline="legacy_csv_executemany_postgres", baseline_rate=base)
-        emit("warehouse_merge_postgres", {**m, "seconds": m["merge_seconds"]})
+        runs = _runs(backend_run(lambda: PostgresWarehouse(fresh_db()), day1, day2))
+        emit(
+            "warehouse_stg_load_postgres",
+            _median(runs),
+            baseline="legacy_csv_executemany_postgres",
+            baseline_rate=base,
+        )
+        emit("warehouse_merge_postgres", _median(runs, lambda m: m["merge_seconds"]))
         emit(
             "warehouse_load_and_merge_postgres",
-            {**m, "seconds": m["seconds"] + m["merge_seconds"]},
+            _median(runs, lambda m: m["seconds"] + m["merge_seconds"]),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
@@ -251,10 +276,11 @@ def main() -> None:
         zbuf = io.BytesIO()
         with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("InvoiceItemSet.csv", csv_bytes)
-        m = _measure(zip_to_stg_run(lambda: PostgresWarehouse(fresh_db()), zbuf.getvalue(), day2.num_rows))
+        zipped = zbuf.getvalue()
+        zip_runs = _runs(zip_to_stg_run(lambda: PostgresWarehouse(fresh_db()), zipped, day2.num_rows))
         emit(
             "pipeline_zip_csv_to_stg_postgres",
-            m,
+            _median(zip_runs),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
