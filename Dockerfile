@@ -1,9 +1,10 @@
 # The image that runs the code location, the webserver and the daemon alike (dagster-k8s uses
 # the same image for run and step pods). Configuration comes from the environment only.
 
-# Build stage: the CSV scanner is a C extension (marina_assets/parsing/_csvscan.c). The slim
-# image has no compiler, and without one the install would quietly fall back to the slower
-# Arrow reader, so the wheel is built here and the build fails if the extension is missing.
+# Build stage: the CSV scanner and the PostgreSQL COPY encoder are C extensions
+# (marina_assets/parsing/_csvscan.c, marina_assets/warehouse/_pgcopy.c). The slim image has no
+# compiler, and without one the install would quietly fall back to the slower Arrow reader and
+# numpy encoder, so the wheel is built here and the build fails if an extension is missing.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -12,7 +13,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY marina_assets ./marina_assets
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && pip install --no-cache-dir --no-deps --target /tmp/check /wheels/*.whl \
-    && PYTHONPATH=/tmp/check python -c "import marina_assets.parsing._csvscan"
+    && PYTHONPATH=/tmp/check python -c "import marina_assets.parsing._csvscan, marina_assets.warehouse._pgcopy"
 
 FROM python:3.11-slim
 
