@@ -16,6 +16,7 @@ COPYed range was not summarized), and retention drops partitions instead of dele
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,9 @@ _PARTITIONS = (
 )
 
 
-def partition_name(table: Table, backup_date: date) -> str:
+def partition_name(stg_name: str, backup_date: date) -> str:
     """A new name per load (the previous partition of the date still exists until `publish`)."""
-    return f"{table.stg_name}_{backup_date:%Y%m%d}_{secrets.token_hex(4)}".lower()
+    return f"{stg_name}_{backup_date:%Y%m%d}_{secrets.token_hex(4)}".lower()
 
 
 class PartitionStore:
@@ -47,7 +48,7 @@ class PartitionStore:
         self._open: dict[tuple[str, date], str] = {}
 
     def open(self, table: Table, backup_date: date, run_id: str, constants: dict[str, Any]) -> Target:
-        name = partition_name(table, backup_date)
+        name = partition_name(table.stg_name, backup_date)
         part, stg = sql.Identifier(name), sql.Identifier(table.stg_name.lower())
         defaults = sql.SQL(", ").join(
             sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(c.lower()), sql.Literal(v))
@@ -113,7 +114,7 @@ class PartitionStore:
                 self.wh.execute_composed(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(name), columns))
                 self.wh.execute("RESET default_statistics_target")
 
-    def _partitions(self, table: Table, wanted: Any) -> list[str]:
+    def _partitions(self, table: Table, wanted: Callable[[date], bool]) -> list[str]:
         rows = self.wh.fetchall(_PARTITIONS, {"parent": table.stg_name.lower()})
         return [name for name, d in rows if wanted(d)]
 
@@ -161,7 +162,7 @@ def partition_existing(wh: PostgresWarehouse, stg_name: str) -> list[str]:
         for (d,) in sorted(dates):
             run(
                 sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
-                    sql.Identifier(f"{stg}_{d:%Y%m%d}_{secrets.token_hex(4)}"),
+                    sql.Identifier(partition_name(stg, d)),
                     sql.Identifier(stg),
                     sql.Literal(d),
                 )

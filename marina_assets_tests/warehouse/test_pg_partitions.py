@@ -61,9 +61,19 @@ def test_each_load_swaps_in_its_own_partition(pg: PostgresWarehouse) -> None:
     assert len(now) == 2 and first[1] in now and first[0] not in now
     assert staged(pg, D1) == [(3, "c", "r3", 2)]
     assert staged(pg, D2) == [(1, "a", "r2", 2)]
-    # the constants came from the partition's column defaults, not from COPY
+    # the constants are the partition's column defaults (COPY does not send them)
     loaded = pg.fetchall("SELECT DISTINCT BACKUP_DATE, LOADED_AT IS NOT NULL FROM STG_MOLO_WIDGETS")
     assert sorted(loaded) == [(D1, True), (D2, True)]
+    (d1_part,) = [p for p in now if p.startswith("stg_molo_widgets_20251101")]
+    defaults = dict(
+        pg.fetchall(
+            "SELECT column_name, column_default FROM information_schema.columns "
+            "WHERE table_name = %(t)s AND column_default IS NOT NULL",
+            {"t": d1_part},
+        )
+    )
+    assert defaults["load_run_id"].startswith("'r3'") and defaults["backup_date"].startswith("'2025-11-01'")
+    assert "loaded_at" in defaults
     # partitions are not tables of their own to the rest of the pipeline
     assert not [name for name in pg.existing_columns() if name.startswith("STG_MOLO_WIDGETS_")]
 
@@ -110,6 +120,10 @@ def test_merge_reads_only_its_dates_partition(pg: PostgresWarehouse) -> None:
         for row in pg.fetchall("EXPLAIN SELECT ID FROM STG_MOLO_WIDGETS WHERE BACKUP_DATE = %(d)s", {"d": D2})
     )
     assert "20251102" in plan and "20251101" not in plan
+    # the merge analyzed its partition for the key and the date only (a small, cheap sample)
+    (d2_part,) = [p for p in partitions(pg) if p.startswith("stg_molo_widgets_20251102")]
+    analyzed = pg.fetchall("SELECT attname FROM pg_stats WHERE tablename = %(t)s ORDER BY 1", {"t": d2_part})
+    assert analyzed == [("backup_date",), ("id",)]
     assert set(dw(pg)) == {1}
 
 
