@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -104,6 +105,21 @@ def _newlines_per_row(columns: list[pa.Array]) -> pa.Array | None:
     return None if extra is None else pa.array(extra.astype(np.int64))
 
 
+@dataclass(frozen=True)
+class _Member:
+    """A member whose header was read: what every read path (C scanner, Arrow, exact) needs."""
+
+    table: Table
+    name: str
+    open: Callable[[], BinaryIO]
+    names: list[str]  # the header's fields
+    mapping: dict[int, str]  # header position -> warehouse column
+    header_lines: int  # physical lines of the header record
+    header_raw: bytes
+    report: TableReport
+    batch_rows: int
+
+
 def read_csv_member(
     table: Table, member: str, open_member: Callable[[], BinaryIO], *, batch_rows: int = BATCH_ROWS
 ) -> Iterator[ParseEvent]:
@@ -136,21 +152,21 @@ def read_csv_member(
     report.missing_columns = [c.source for c in table.columns if c.name not in present]
     header_lines = 1 + header.raw.count(b"\n") + header.raw.count(b"\r") - header.raw.count(b"\r\n")
 
-    args = (table, member, open_member, names, mapping, header_lines, report, batch_rows)
+    m = _Member(table, member, open_member, names, mapping, header_lines, header.raw, report, batch_rows)
     try:
         if csv_native.available():
-            yield from _native(*args, header.raw)
+            yield from _native(m)
         else:
             try:
-                yield from _fast(*args, typed=True)
+                yield from _fast(m, typed=True)
             except _TypedPathGaveUp:
                 yield Reset(table)
                 report.rows_read = report.rows_rejected = 0
-                yield from _fast(*args, typed=False)
+                yield from _fast(m, typed=False)
     except (_FastPathGaveUp, csv_native.NeedsExactPath):
         yield Reset(table)
         report.rows_read = report.rows_rejected = 0
-        yield from _slow(table, member, open_member, names, mapping, report, batch_rows)
+        yield from _slow(m)
     yield Finished(table, report)
 
 
@@ -175,19 +191,11 @@ def _emit(
         yield Batch(table, batch)
 
 
-def _native(
-    table: Table,
-    member: str,
-    open_member: Callable[[], BinaryIO],
-    names: list[str],
-    mapping: dict[int, str],
-    header_lines: int,
-    report: TableReport,
-    batch_rows: int,
-    header_raw: bytes,
-) -> Iterator[ParseEvent]:
-    with open_member() as stream:
-        blocks = csv_native.iter_blocks(table, stream, header_raw, header_lines + 1, len(names), mapping)
+def _native(m: _Member) -> Iterator[ParseEvent]:
+    table, member, report, batch_rows = m.table, m.name, m.report, m.batch_rows
+    with m.open() as stream:
+        first_line = m.header_lines + 1
+        blocks = csv_native.iter_blocks(table, stream, m.header_raw, first_line, len(m.names), m.mapping)
         for block in blocks:
             ready = block.typed_batch(table)  # most blocks: nothing for typing.py to do
             if ready is None:
@@ -224,18 +232,8 @@ def _emit_slices(
         )
 
 
-def _fast(
-    table: Table,
-    member: str,
-    open_member: Callable[[], BinaryIO],
-    names: list[str],
-    mapping: dict[int, str],
-    header_lines: int,
-    report: TableReport,
-    batch_rows: int,
-    *,
-    typed: bool,
-) -> Iterator[ParseEvent]:
+def _fast(m: _Member, *, typed: bool) -> Iterator[ParseEvent]:
+    table, member, names, mapping, report = m.table, m.name, m.names, m.mapping, m.report
     if len(set(names)) != len(names) or len(names) < 2:
         # Arrow cannot address duplicate header names; with one column a blank line would be a
         # NULL record to Arrow but is skipped by the exact tokenizer
@@ -250,7 +248,7 @@ def _fast(
         skipped.append(row)
         return "skip"
 
-    with open_member() as stream:
+    with m.open() as stream:
         try:
             reader = pacsv.open_csv(
                 stream,
@@ -275,7 +273,7 @@ def _fast(
             if typed:  # most likely a value Arrow would not convert: the text path tells
                 raise _TypedPathGaveUp from e
             raise _FastPathGaveUp from e
-        next_line = header_lines + 1
+        next_line = m.header_lines + 1
         while True:
             try:
                 rb = reader.read_next_batch()
@@ -304,22 +302,15 @@ def _fast(
                 # typed values are not the record's text: the typed path never keeps a reject
                 return "" if typed else _render([c[i].as_py() for c in columns])
 
-            yield from _emit_slices(table, member, cells, lines, render, report, batch_rows, typed=typed)
+            yield from _emit_slices(table, member, cells, lines, render, report, m.batch_rows, typed=typed)
         if skipped:
             raise _FastPathGaveUp
 
 
-def _slow(
-    table: Table,
-    member: str,
-    open_member: Callable[[], BinaryIO],
-    names: list[str],
-    mapping: dict[int, str],
-    report: TableReport,
-    batch_rows: int,
-) -> Iterator[ParseEvent]:
-    width = len(names)
-    with open_member() as stream:
+def _slow(m: _Member) -> Iterator[ParseEvent]:
+    table, member, mapping, report = m.table, m.name, m.mapping, m.report
+    width = len(m.names)
+    with m.open() as stream:
         records = iter_records(stream)
         next(records, None)  # header
         pending: list[tuple[CsvRecord, list[str | None]]] = []
@@ -342,7 +333,7 @@ def _slow(
                 yield Rejected(table, Reject(table.source, member, rec.line, raw, reason))
                 continue
             pending.append((rec, values))
-            if len(pending) >= batch_rows:
+            if len(pending) >= m.batch_rows:
                 yield from _flush(table, member, pending, mapping, report)
                 pending = []
         if pending:
