@@ -42,6 +42,7 @@ _AUDIT_DOCS = {
     audit.SOURCE_LINE: "line of the record in its source file; the last duplicate wins",
     audit.LOAD_RUN_ID: "Dagster run that staged the row",
     audit.LOADED_AT: "when the row was staged",
+    audit.LOAD_STREAM: "which of the load's parallel COPY streams wrote the row (PostgreSQL)",
     audit.INSERTED_DATE: "when the key was first inserted into the warehouse",
     audit.UPDATED_DATE: "when the row last changed (update, delete or revival)",
     audit.CHANGED_BACKUP_DATE: "backup date whose snapshot last changed the row",

@@ -39,4 +39,10 @@ DW_COLUMNS: tuple[tuple[str, ColumnType, bool], ...] = (
 ROW_HASH = "ROW_HASH"
 ROW_HASH_COLUMN: tuple[str, ColumnType, bool] = (ROW_HASH, ColumnType(Kind.INTEGER), True)
 
-RESERVED_COLUMN_NAMES = frozenset(name for name, _, _ in STG_COLUMNS + DW_COLUMNS) | {ROW_HASH}
+# STG_* on engines whose dialect has `stg_partitioned` (PostgreSQL): which of the load's COPY
+# streams wrote the row (0 for the first; `warehouse/pg_streams.py`). A date loaded by several
+# streams is a partition sub-partitioned by this column, one sub-partition per stream.
+LOAD_STREAM = "LOAD_STREAM"
+LOAD_STREAM_COLUMN: tuple[str, ColumnType, bool] = (LOAD_STREAM, ColumnType(Kind.INTEGER), True)
+
+RESERVED_COLUMN_NAMES = frozenset(name for name, _, _ in STG_COLUMNS + DW_COLUMNS) | {ROW_HASH, LOAD_STREAM}

@@ -66,6 +66,7 @@ class _State:
     # the key columns of every batch (zero-copy slices), to tell the merge whether a key repeats
     keys: list[pa.RecordBatch] | None = field(default_factory=list)
     target: Target | None = None  # where the rows go; set by the table's first event
+    distinct_keys: int | None = None  # `distinct_keys`, counted when the parser finishes the table
 
 
 def load_backup(
@@ -96,7 +97,8 @@ def load_backup(
                     batch = ev.batch
                     if hasher is not None:
                         batch = batch.append_column(audit.ROW_HASH, hasher.hashes(ev.table, batch))
-                    st.result.rows_loaded += wh.insert_arrow(st.target.name, batch, st.target.constants)
+                    dest = store.destination(ev.table, backup_date)
+                    st.result.rows_loaded += wh.insert_arrow(dest, batch, st.target.constants)
                     _collect_keys(st, ev.batch)
                     for err in wh.take_row_errors():
                         st.rejects.append(_refused(ev, err))
@@ -113,6 +115,8 @@ def load_backup(
                     st.result.status, st.result.message = "failed", ev.message
                 elif isinstance(ev, Finished):
                     st.report = ev.report
+                    # counted now, while the engine may still be ingesting the last batches
+                    st.distinct_keys = distinct_keys(st)
             for st in states.values():
                 _settle(wh, store, st, backup_date, run_id, policy)
                 st.result.seconds = perf_counter() - t0
@@ -209,7 +213,7 @@ def _settle(
             st.target = store.open(t, backup_date, run_id, {})
         store.publish(t, backup_date, run_id)
         pipeline_log.clear_rejects(wh, t, backup_date, stage="parse")
-        r.distinct_keys = distinct_keys(st)
+        r.distinct_keys = st.distinct_keys
     pipeline_log.record_rejects(
         wh,
         t,

@@ -19,6 +19,7 @@ class ColumnDef:
     name: str
     type: ColumnType
     nullable: bool = True
+    default: str | None = None  # a SQL literal every dialect reads alike
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,11 @@ def stg_def(table: Table, dialect: Dialect | None = None) -> TableDef:
     """STG_*: every catalog column nullable (the quarantine enforces NOT NULL), plus lineage."""
     cols = tuple(ColumnDef(c.name, c.type, True) for c in table.columns)
     extra = tuple(ColumnDef(n, t, nullable) for n, t, nullable in audit.STG_COLUMNS)
-    by = audit.BACKUP_DATE if dialect is not None and dialect.stg_partitioned else None
-    return TableDef(table.stg_name, cols + extra + _hash_column(dialect), partition_by=by)
+    partitioned = dialect is not None and dialect.stg_partitioned
+    # rows inserted through STG itself (by hand) belong to stream 0
+    stream = (ColumnDef(*audit.LOAD_STREAM_COLUMN, default="0"),) if partitioned else ()
+    by = audit.BACKUP_DATE if partitioned else None
+    return TableDef(table.stg_name, cols + extra + _hash_column(dialect) + stream, partition_by=by)
 
 
 def dw_def(table: Table, dialect: Dialect | None = None) -> TableDef:
@@ -120,8 +124,12 @@ def dw_def(table: Table, dialect: Dialect | None = None) -> TableDef:
     return TableDef(table.dw_name, cols + extra + _hash_column(dialect), table.primary_key)
 
 
+def _default(c: ColumnDef) -> str:
+    return "" if c.default is None else f" DEFAULT {c.default}"
+
+
 def column_sql(dialect: Dialect, c: ColumnDef) -> str:
-    return f"{c.name} {dialect.column_type(c.type)}{'' if c.nullable else ' NOT NULL'}"
+    return f"{c.name} {dialect.column_type(c.type)}{_default(c)}{'' if c.nullable else ' NOT NULL'}"
 
 
 def create_table_sql(dialect: Dialect, t: TableDef, *, if_not_exists: bool = True) -> str:
@@ -150,7 +158,7 @@ def create_global_temporary_sql(dialect: Dialect, t: TableDef) -> str:
 
 def add_column_sql(dialect: Dialect, table_name: str, c: ColumnDef) -> str:
     # additive change: new catalog columns arrive nullable so existing rows stay valid
-    spec = f"{c.name} {dialect.column_type(c.type)}"
+    spec = f"{c.name} {dialect.column_type(c.type)}{_default(c)}"
     return (
         f"ALTER TABLE {table_name} ADD ({spec})"
         if dialect.add_column_parens

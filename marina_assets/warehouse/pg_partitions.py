@@ -8,6 +8,14 @@ columns; the defaults fill the constants. `publish` detaches and drops the date'
 partition and attaches the new one; thanks to the CHECK, ATTACH does not scan it. A failed
 table drops its new table, a crash rolls all of it back: PostgreSQL's DDL is transactional.
 
+A big table's batches take turns between COPY streams (`pg_streams`): the main connection's
+table and one table per extra stream, each created and COPYed with FREEZE by its connection.
+`publish` then makes the date's partition a table partitioned by LOAD_STREAM whose partitions
+are those tables (each one's CHECKs imply its bounds, so nothing is scanned) and attaches it as
+above. The stream tables are committed by their connections just before; if the load's
+transaction fails they are dropped, and a crash leaves them unattached, for the next load of the
+table to drop (`_sweep`).
+
 The date's rows are then one partition: the merge reads that date's pages only however many
 dates are retained (a BRIN index on an unpartitioned table read every page, as the freshly
 COPYed range was not summarized), and retention drops partitions instead of deleting rows.
@@ -15,8 +23,10 @@ COPYed range was not summarized), and retention drops partitions instead of dele
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +34,7 @@ from psycopg import sql
 
 from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
+from marina_assets.warehouse.pg_streams import stream_lock
 from marina_assets.warehouse.staging_store import Target
 
 if TYPE_CHECKING:
@@ -35,53 +46,104 @@ _PARTITIONS = (
     f"SELECT c.relname, {_BOUND_DATE} FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
     "WHERE i.inhparent = to_regclass(%(parent)s)"
 )
+# stream tables (stream >= 1) no partition holds: being loaded, or left by a dead load
+_UNATTACHED_STREAMS = (
+    "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+    "AND relkind = 'r' AND NOT relispartition AND relname LIKE %(pattern)s"
+)
 
 
-def partition_name(stg_name: str, backup_date: date) -> str:
+def partition_name(stg_name: str, backup_date: date, token: int | None = None) -> str:
     """A new name per load (the previous partition of the date still exists until `publish`)."""
-    return f"{stg_name}_{backup_date:%Y%m%d}_{secrets.token_hex(4)}".lower()
+    token = secrets.randbits(31) if token is None else token
+    return f"{stg_name}_{backup_date:%Y%m%d}_{token:08x}".lower()
+
+
+@dataclass
+class _Load:
+    """One table's load of one date: the date's new partition and its stream tables."""
+
+    name: str  # the new partition; until `publish`, also stream 0's table
+    token: int  # in every table name of the load, and the advisory lock of its stream tables
+    constants: dict[str, Any]
+    streams: dict[int, str] = field(default_factory=dict)  # stream >= 1 -> its table
+    batches: int = 0
 
 
 class PartitionStore:
     def __init__(self, wh: PostgresWarehouse) -> None:
         self.wh = wh
-        self._open: dict[tuple[str, date], str] = {}
+        self._open: dict[tuple[str, date], _Load] = {}
 
     def open(self, table: Table, backup_date: date, run_id: str, constants: dict[str, Any]) -> Target:
-        name = partition_name(table.stg_name, backup_date)
-        part, stg = sql.Identifier(name), sql.Identifier(table.stg_name.lower())
-        defaults = sql.SQL(", ").join(
-            sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(c.lower()), sql.Literal(v))
-            for c, v in constants.items()
-        )
-        self.wh.execute_composed(
-            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS, CHECK ({} = {}))").format(
-                part, stg, sql.Identifier(audit.BACKUP_DATE.lower()), sql.Literal(backup_date)
-            )
-        )
-        if constants:
-            self.wh.execute_composed(sql.SQL("ALTER TABLE {} ").format(part) + defaults)
-        self.wh.created_in_transaction(name)
-        self._open[(table.stg_name, backup_date)] = name
-        return Target(name, {})
+        self._sweep(table)
+        token = secrets.randbits(31)
+        load = _Load(partition_name(table.stg_name, backup_date, token), token, constants)
+        for statement in self._leaf(table, load.name, backup_date, constants, 0):
+            self.wh.execute_composed(statement)
+        self.wh.created_in_transaction(load.name, table.stg_name)
+        self._open[(table.stg_name, backup_date)] = load
+        return Target(load.name, {})
+
+    def destination(self, table: Table, backup_date: date) -> str:
+        """Where the next batch goes: the streams take turns, batch by batch.
+
+        A table of one batch never opens a second stream; the next streams' tables are
+        created as the batches reach them.
+        """
+        load = self._open[(table.stg_name, backup_date)]
+        stream = load.batches % self.wh.streams.count
+        load.batches += 1
+        if stream == 0:
+            return load.name
+        if stream not in load.streams:
+            name = f"{load.name}_s{stream}"
+            leaf = self._leaf(table, name, backup_date, load.constants, stream)
+            self.wh.streams.create(stream, name, load.token, leaf)
+            self.wh.stream_table_created(name, table.stg_name)
+            load.streams[stream] = name
+        return load.streams[stream]
 
     def reset(self, table: Table, backup_date: date, run_id: str) -> None:
-        name = self._open[(table.stg_name, backup_date)]
-        self.wh.execute_composed(sql.SQL("TRUNCATE {}").format(sql.Identifier(name)))
-        self.wh.created_in_transaction(name)
+        load = self._open[(table.stg_name, backup_date)]
+        self.wh.streams.drop(sorted(load.streams.values()))
+        load.streams.clear()
+        load.batches = 0
+        self.wh.execute_composed(sql.SQL("TRUNCATE {}").format(sql.Identifier(load.name)))
+        self.wh.created_in_transaction(load.name, table.stg_name)
 
     def discard(self, table: Table, backup_date: date, run_id: str) -> None:
-        name = self._open.pop((table.stg_name, backup_date), None)
-        if name is not None:
-            self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+        load = self._open.pop((table.stg_name, backup_date), None)
+        if load is not None:
+            self.wh.streams.drop(sorted(load.streams.values()))
+            self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(sql.Identifier(load.name)))
 
     def publish(self, table: Table, backup_date: date, run_id: str) -> None:
-        name = self._open.pop((table.stg_name, backup_date))
+        load = self._open.pop((table.stg_name, backup_date))
+        stg = sql.Identifier(table.stg_name.lower())
+        if load.streams:  # the date's partition: one sub-partition per stream
+            self.wh.streams.commit()
+            part, first = sql.Identifier(load.name), f"{load.name}_s0"
+            self.wh.execute_composed(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(part, sql.Identifier(first))
+            )
+            self.wh.execute_composed(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS) PARTITION BY LIST ({})").format(
+                    part, stg, sql.Identifier(audit.LOAD_STREAM.lower())
+                )
+            )
+            for stream, leaf in sorted({0: first, **load.streams}.items()):
+                # each leaf's CHECK and NOT NULL imply its bound: ATTACH does not scan it
+                self.wh.execute_composed(
+                    sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                        part, sql.Identifier(leaf), sql.Literal(stream)
+                    )
+                )
         for old in self._partitions(table, lambda d: d == backup_date):
             self._drop(table, old)
         self.wh.execute_composed(
             sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                sql.Identifier(table.stg_name.lower()), sql.Identifier(name), sql.Literal(backup_date)
+                stg, sql.Identifier(load.name), sql.Literal(backup_date)
             )
         )
 
@@ -101,18 +163,59 @@ class PartitionStore:
         million-row snapshot for a merge join. The merge needs the row count, the key's
         distinct count and the date's share, nothing more: those columns from 3,000 rows cost
         0.03 s, where a full ANALYZE (30,000 rows, every column) reads every page: 0.5 s. A
-        partition is never changed after its load, so once is enough.
+        partition is never changed after its load, so once is enough. ANALYZE of a partition
+        with streams also analyzes each stream's table.
         """
         names = (*table.primary_key, audit.BACKUP_DATE)
         columns = sql.SQL(", ").join(sql.Identifier(c.lower()) for c in names)
         for name in self._partitions(table, lambda d: d == backup_date):
             rows = self.wh.fetchall(
-                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": name}
+                "SELECT min(c.reltuples) FROM pg_partition_tree(to_regclass(%(t)s)) t "
+                "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
+                {"t": name},
             )
-            if rows and rows[0][0] < 0:
+            if rows and rows[0][0] is not None and rows[0][0] < 0:
                 self.wh.execute("SET LOCAL default_statistics_target = 10")
                 self.wh.execute_composed(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(name), columns))
                 self.wh.execute("RESET default_statistics_target")
+
+    def _leaf(
+        self, table: Table, name: str, backup_date: date, constants: dict[str, Any], stream: int
+    ) -> list[sql.Composable]:
+        """A table shaped like STG whose constraints imply its bounds (date, and stream), with the
+        load's constants as column defaults: COPY sends only the file's columns."""
+        part, stg = sql.Identifier(name), sql.Identifier(table.stg_name.lower())
+        day, lane = sql.Identifier(audit.BACKUP_DATE.lower()), sql.Identifier(audit.LOAD_STREAM.lower())
+        defaults = [
+            sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(c.lower()), sql.Literal(v))
+            for c, v in {**constants, audit.LOAD_STREAM: stream}.items()
+        ]
+        defaults.append(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(lane))
+        return [
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS, CHECK ({} = {}), CHECK ({} = {}))").format(
+                part, stg, day, sql.Literal(backup_date), lane, sql.Literal(stream)
+            ),
+            sql.SQL("ALTER TABLE {} ").format(part) + sql.SQL(", ").join(defaults),
+        ]
+
+    def _sweep(self, table: Table) -> None:
+        """Drop the stream tables dead loads left (see `pg_streams`): their lock is free."""
+        stg = table.stg_name.lower()
+        pattern = stg.replace("_", r"\_") + r"\_%\_s%"
+        shape = re.compile(rf"{re.escape(stg)}_\d{{8}}_([0-9a-f]{{8}})_s([1-9]\d*)")
+        for (name,) in self.wh.fetchall(_UNATTACHED_STREAMS, {"pattern": pattern}):
+            m = shape.fullmatch(name)
+            if m is None:
+                continue
+            key, token = stream_lock(int(m[1], 16), int(m[2]))
+            locked = self.wh.fetchall(
+                "SELECT pg_try_advisory_xact_lock(%(k)s, %(t)s)", {"k": key, "t": token}
+            )[0][0]
+            # checked again under the lock: the load may have attached it before it let go
+            if locked and self.wh.fetchall(
+                _UNATTACHED_STREAMS + " AND relname = %(n)s", {"pattern": pattern, "n": name}
+            ):
+                self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
 
     def _partitions(self, table: Table, wanted: Callable[[date], bool]) -> list[str]:
         rows = self.wh.fetchall(_PARTITIONS, {"parent": table.stg_name.lower()})

@@ -7,7 +7,8 @@ Two ways to do that, chosen by the engine:
 - `RowStore` (DuckDB, Oracle): one STG table; rows carry their LOAD_RUN_ID, and the replace is a
   DELETE of the date's rows of other runs.
 - `pg_partitions.PartitionStore` (PostgreSQL): STG is list-partitioned by BACKUP_DATE; a load
-  COPYs into a new table and the replace swaps partitions.
+  COPYs into a new table (a big table: into one table per COPY stream) and the replace swaps
+  partitions.
 
 Either way the swap is part of the load's transaction, so a crash leaves the previous rows.
 """
@@ -38,6 +39,9 @@ class StagingStore(Protocol):
     def open(self, table: Table, backup_date: date, run_id: str, constants: dict[str, Any]) -> Target:
         """Prepare the load of (table, date); called once per table and load, before its rows."""
 
+    def destination(self, table: Table, backup_date: date) -> str:
+        """The table the next batch of (table, date) goes to (several for parallel COPY streams)."""
+
     def reset(self, table: Table, backup_date: date, run_id: str) -> None:
         """Forget the rows this load wrote so far (the parser starts the member again)."""
 
@@ -60,6 +64,9 @@ class RowStore:
 
     def open(self, table: Table, backup_date: date, run_id: str, constants: dict[str, Any]) -> Target:
         return Target(table.stg_name, constants)
+
+    def destination(self, table: Table, backup_date: date) -> str:
+        return table.stg_name
 
     def reset(self, table: Table, backup_date: date, run_id: str) -> None:
         self._drop_run_rows(table, backup_date, run_id)
