@@ -5,7 +5,8 @@
 A 1M-row table (the catalog's DW_MOLO_INVOICE_ITEMS, 16 columns) is staged and merged for day 1
 (not timed); day 2 changes 1% of the rows (including value<->NULL flips), adds 1% new keys and
 drops 0.5%. Timed per backend: staging day 2 from Arrow batches (`load_backup`), then merging it
-(`merge_table`), and for PostgreSQL also the two together. PostgreSQL runs on a throwaway cluster
+(`merge_table`), and for PostgreSQL also the two together, and the load with one COPY stream
+instead of `MARINA_POSTGRES_COPY_STREAMS` (2). PostgreSQL runs on a throwaway cluster
 the benchmark starts itself (marina_assets_tests/pg_cluster.py).
 
 Every line is the median of RUNS runs, each on a fresh database (this VM's timings of the same
@@ -269,6 +270,18 @@ def main() -> None:
         emit(
             "warehouse_load_and_merge_postgres",
             _median(runs, lambda m: m["seconds"] + m["merge_seconds"]),
+            baseline="legacy_csv_executemany_postgres",
+            baseline_rate=base,
+        )
+
+        def one_stream() -> PostgresWarehouse:
+            wh = PostgresWarehouse(fresh_db())
+            wh.streams.count = 1  # as before parallel COPY streams (MARINA_POSTGRES_COPY_STREAMS=1)
+            return wh
+
+        emit(
+            "warehouse_stg_load_postgres_one_stream",
+            _median(_runs(backend_run(one_stream, day1, day2))),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
