@@ -81,3 +81,13 @@ def dw(wh: Warehouse, tbl: Table = T) -> dict[int, tuple]:
 
 def count(wh: Warehouse, sql: str, **params: object) -> int:
     return int(wh.fetchall(sql, params or None)[0][0])
+
+
+def partitions(wh: Warehouse, parent: str = "stg_molo_widgets") -> list[str]:
+    """The partitions of a PostgreSQL STG table, by name."""
+    rows = wh.fetchall(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = to_regclass(%(p)s) ORDER BY 1",
+        {"p": parent},
+    )
+    return [r[0] for r in rows]

@@ -16,7 +16,7 @@ from marina_assets.staging.loader import load_backup
 from marina_assets.warehouse.merger import merge_table
 from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 from marina_assets.warehouse.schema import ensure_schema
-from marina_assets_tests.warehouse.support import T, batch_of, dw, stage
+from marina_assets_tests.warehouse.support import T, batch_of, dw, partitions, stage
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +30,6 @@ def pg(pg_dsn: str) -> Iterator[PostgresWarehouse]:
     ensure_schema(wh, [T])
     yield wh
     wh.close()
-
-
-def partitions(wh: PostgresWarehouse, parent: str = "stg_molo_widgets") -> list[str]:
-    rows = wh.fetchall(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%(p)s) ORDER BY 1",
-        {"p": parent},
-    )
-    return [r[0] for r in rows]
 
 
 def staged(wh: PostgresWarehouse, day: date) -> list[tuple]:

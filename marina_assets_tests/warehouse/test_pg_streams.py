@@ -29,7 +29,7 @@ from marina_assets.warehouse.pg_partitions import PartitionStore
 from marina_assets.warehouse.pg_streams import stream_lock
 from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 from marina_assets.warehouse.schema import ensure_schema
-from marina_assets_tests.warehouse.support import T, batch_of, dw
+from marina_assets_tests.warehouse.support import T, batch_of, dw, partitions
 
 pytestmark = pytest.mark.integration
 
@@ -70,15 +70,6 @@ def staged(wh: PostgresWarehouse, day: date, tbl: Table = T) -> list[tuple]:
 
 def expected(n: int, tag: str, run: str, tbl: Table = T) -> list[tuple]:
     return [(r[0], r[1], run) for b in range(n) for r in rows_of(tbl, b, tag)]
-
-
-def partitions(wh: PostgresWarehouse, parent: str = "stg_molo_widgets") -> list[str]:
-    rows = wh.fetchall(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%(p)s) ORDER BY 1",
-        {"p": parent},
-    )
-    return [r[0] for r in rows]
 
 
 def relkind(wh: PostgresWarehouse, name: str) -> str:
