@@ -14,7 +14,7 @@ table and one table per extra stream, each created and COPYed with FREEZE by its
 are those tables (each one's CHECKs imply its bounds, so nothing is scanned) and attaches it as
 above. The stream tables are committed by their connections just before; if the load's
 transaction fails they are dropped, and a crash leaves them unattached, for the next load of the
-table to drop (`_sweep`).
+table or the next retention run to drop (`_sweep`).
 
 The date's rows are then one partition: the merge reads that date's pages only however many
 dates are retained (a BRIN index on an unpartitioned table read every page, as the freshly
@@ -148,6 +148,7 @@ class PartitionStore:
         )
 
     def prune(self, table: Table, cutoff: date) -> int:
+        self._sweep(table)  # the daily retention also drops what dead loads left
         removed = 0
         for old in self._partitions(table, lambda d: d < cutoff):
             removed += self.wh.fetchall(

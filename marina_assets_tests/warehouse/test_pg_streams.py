@@ -295,7 +295,10 @@ def _child(dsn: str, day: str) -> None:
     load(wh, date.fromisoformat(day), "killed", tag="dead")
 
 
-def test_a_killed_load_leaves_a_stream_table_the_next_load_drops(pg: PostgresWarehouse, pg_dsn: str) -> None:
+@pytest.mark.parametrize("sweeper", ["next load", "retention"])
+def test_a_killed_load_leaves_a_stream_table_the_next_load_or_retention_drops(
+    pg: PostgresWarehouse, pg_dsn: str, sweeper: str
+) -> None:
     load(pg, D1, "r1")
     before = partitions(pg)
     child = subprocess.run(
@@ -315,6 +318,11 @@ def test_a_killed_load_leaves_a_stream_table_the_next_load_drops(pg: PostgresWar
     with psycopg.connect(pg_dsn, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", stream_lock(token, 1))
         other.execute("SELECT pg_advisory_unlock(%s, %s)", stream_lock(token, 1))
+    if sweeper == "retention":  # nothing is old enough to prune: only the left-over table goes
+        assert prune_staging(pg, [T], cutoff=D1).rows_deleted == {T.stg_name: 0}
+        assert named_like(pg, left) == [] and stray(pg) == []
+        assert staged(pg, D1) == expected(5, "n", "r1")
+        return
     out = load(pg, D1, "r2", n=3, tag="again")
     assert out.rows_loaded == 6
     assert named_like(pg, left) == [] and stray(pg) == []
