@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -78,7 +79,11 @@ class CopyStreams:
         return name in self._owner
 
     def write(
-        self, name: str, batch: pa.RecordBatch, constants: dict, types: dict[str, pg_binary.PgColumn]
+        self,
+        name: str,
+        batch: pa.RecordBatch,
+        constants: dict[str, Any],
+        types: dict[str, pg_binary.PgColumn],
     ) -> None:
         self._owner[name].channel.write(name, batch, constants, types)
 
