@@ -41,7 +41,7 @@ class DuckDBWarehouse(Warehouse):
     def execute(self, sql: str, params: Params = None) -> int:
         self._flush()
         cur = self.con.execute(sql, dict(params or {}))
-        if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "MERGE "):
             row = cur.fetchone()
             return int(row[0]) if row else 0
         return -1

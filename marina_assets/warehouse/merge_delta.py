@@ -10,11 +10,14 @@ snapshot's values, to the scratch table MERGE_DELTA:
     U  key live, some value differs  -> update (NULL-safe, column by column)
     D  live key not in the snapshot  -> soft-delete (unless the delete guard holds it back)
 
-Unchanged keys (usually ~all of them) are not written. Each action is then one statement that
-joins the small delta with the DW table by key. The counts the delete guard needs follow from
-the delta's counts and the number of snapshot keys, without another scan:
+Unchanged keys (usually ~all of them) are not written. One MERGE of the small delta into the DW
+table by key then applies every action (`apply`); the soft-deletes only when the delete guard
+lets them through (bind `apply_deletes`). The counts the guard needs follow from the delta's
+counts and the number of snapshot keys, without another scan:
 live before = snapshot keys - I - R + D (every snapshot key is new, deleted or live; every
-live DW key is in the snapshot or pending deletion).
+live DW key is in the snapshot or pending deletion). Each WHEN clause also checks the DW row's
+state the classify saw, so the MERGE's row count must equal the delta's: the merger fails the
+table's transaction when it does not.
 
 When no key repeats in the date's rows (the usual case), the snapshot is read straight from
 STG, never copied; otherwise it is the deduped scratch table `merge_sql` fills.
@@ -59,10 +62,7 @@ class DeltaStatements:
     confirm: str | None  # row hash: drop the U rows whose columns are all equal (after `analyze`)
     action_counts: str  # (action, count) of the delta
     repeated_keys: str  # a key the delta holds twice (a snapshot key repeats): none expected
-    revive: str  # binds: backup date
-    update: str  # binds: backup date
-    insert: str  # binds: backup date
-    delete: str  # binds: backup date
+    apply: str  # one MERGE of every action; binds: backup date, apply_deletes (the guard's verdict)
     drop: str
 
 
@@ -105,14 +105,28 @@ def _confirm(dialect: Dialect, table: Table) -> str:
     )
 
 
-def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
-    d = dialect.bind("backup_date")
-    dw, pk = table.dw_name, ", ".join(table.primary_key)
-    where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
+def _apply(dialect: Dialect, table: Table) -> str:
+    d, dw = dialect.bind("backup_date"), table.dw_name
     carried = carried_columns(dialect, table)
     set_values = "".join(f"{c} = s.{c}, " for c in carried if c not in table.primary_key)
     touch = touch_assignments(dialect, d)
-    join = f"FROM {DELTA} s WHERE {keys_match(table, dw, 's')}"
+    live, gone = f"t.{audit.IS_DELETED} = 0", f"t.{audit.IS_DELETED} = 1"
+    return (
+        f"MERGE INTO {dw} t USING {DELTA} s ON {keys_match(table, 't', 's')} "
+        f"WHEN MATCHED AND s.{ACTION} = 'R' AND {gone} THEN UPDATE SET {set_values}{touch} "
+        f"WHEN MATCHED AND s.{ACTION} = 'U' AND {live} THEN UPDATE SET {set_values}{touch} "
+        f"WHEN MATCHED AND s.{ACTION} = 'D' AND {live} AND {dialect.bind('apply_deletes')} THEN UPDATE SET "
+        f"{audit.IS_DELETED} = 1, {audit.DELETED_DATE} = {d}, {audit.UPDATED_DATE} = {dialect.now}, "
+        f"{audit.CHANGED_BACKUP_DATE} = {d} "
+        f"WHEN NOT MATCHED AND s.{ACTION} = 'I' THEN INSERT ({', '.join(carried)}, {DW_AUDIT}) "
+        f"VALUES ({', '.join(f's.{c}' for c in carried)}, {dialect.now}, {dialect.now}, {d}, 0, NULL)"
+    )
+
+
+def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
+    d = dialect.bind("backup_date")
+    pk = ", ".join(table.primary_key)
+    where_date = f"WHERE {audit.BACKUP_DATE} = {d}"
     return DeltaStatements(
         key_counts=(
             f"SELECT COUNT(*), COALESCE(SUM(N_), 0) FROM (SELECT {pk}, COUNT(*) AS N_ "
@@ -120,27 +134,12 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
         ),
         classify_staged=_classify(dialect, table, f"{table.stg_name} {where_date}"),
         classify_snapshot=_classify(dialect, table, snapshot_table_name(dialect, table)),
-        # the joins with DW use the key and the action only: statistics of the values are not worth
+        # the MERGE joins DW by the key and reads the action: statistics of the values are not worth
         # reading them (25,000 delta rows of a wide table: 0.16 s for all columns)
         analyze=f"ANALYZE {DELTA} ({ACTION}, {pk})" if dialect.analyze_scratch else None,
         confirm=_confirm(dialect, table) if dialect.row_hash else None,
         action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
         repeated_keys=f"SELECT {pk} FROM {DELTA} GROUP BY {pk} HAVING COUNT(*) > 1 LIMIT 1",
-        revive=(
-            f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'R' AND {dw}.{audit.IS_DELETED} = 1"
-        ),
-        update=(
-            f"UPDATE {dw} SET {set_values}{touch} {join} AND s.{ACTION} = 'U' AND {dw}.{audit.IS_DELETED} = 0"
-        ),
-        insert=(
-            f"INSERT INTO {dw} ({', '.join(carried)}, {DW_AUDIT}) "
-            f"SELECT {', '.join(carried)}, {dialect.now}, {dialect.now}, {d}, 0, NULL "
-            f"FROM {DELTA} WHERE {ACTION} = 'I'"
-        ),
-        delete=(
-            f"UPDATE {dw} SET {audit.IS_DELETED} = 1, {audit.DELETED_DATE} = {d}, "
-            f"{audit.UPDATED_DATE} = {dialect.now}, {audit.CHANGED_BACKUP_DATE} = {d} {join} "
-            f"AND s.{ACTION} = 'D' AND {dw}.{audit.IS_DELETED} = 0"
-        ),
+        apply=_apply(dialect, table),
         drop=f"DROP TABLE IF EXISTS {DELTA}",
     )

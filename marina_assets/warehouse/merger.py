@@ -129,17 +129,23 @@ def _apply(
     pending = actions.get("D", 0)
     # every snapshot key is new, soft-deleted or live; every live key is in the snapshot or pending
     live_before = keys - actions.get("I", 0) - actions.get("R", 0) + pending
-    result.revived = wh.execute(delta.revive, d)
-    result.updated = wh.execute(delta.update, d)
-    result.inserted = wh.execute(delta.insert, d)
-    if pending and looks_truncated(table, result.snapshot_rows, live_before, pending, policy):
+    apply_deletes = bool(pending) and not looks_truncated(table, keys, live_before, pending, policy)
+    if pending and not apply_deletes:
         result.deletes_held = pending
         result.message = (
             f"held back {pending} deletes of {live_before} live rows: the snapshot of {backup_date} "
-            f"has {result.snapshot_rows} rows and looks empty or truncated"
+            f"has {keys} rows and looks empty or truncated"
         )
-    elif pending:
-        result.deleted = wh.execute(delta.delete, d)
+    result.revived, result.updated, result.inserted = (actions.get(a, 0) for a in "RUI")
+    result.deleted = pending if apply_deletes else 0
+    expected = result.revived + result.updated + result.inserted + result.deleted
+    if expected:
+        applied = wh.execute(delta.apply, {**d, "apply_deletes": apply_deletes})
+        if applied != expected:  # a DW row changed under the classify: never log wrong counts
+            raise RuntimeError(
+                f"MERGE into {table.dw_name} for {backup_date} applied {applied} rows where the delta "
+                f"asked for {expected} ({actions}); the merge of the table was rolled back"
+            )
     result.live_rows = live_before + result.inserted + result.revived - result.deleted
     _drop_scratch(wh, sql.drop_snapshot, delta.drop)
     # after a bulk change (the first load of a table, a replay) refresh now, not in the next merge

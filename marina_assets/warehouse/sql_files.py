@@ -66,7 +66,8 @@ def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
     text = [
         HEADER,
         f"-- The merge of each {system.label} table, step by step, as marina_assets/warehouse/merger.py\n"
-        f"-- runs it: all steps of a table in one transaction; binds {b('backup_date')} and {b('run_id')}.\n"
+        f"-- runs it: all steps of a table in one transaction; binds {b('backup_date')}, {b('run_id')} and\n"
+        f"-- {b('apply_deletes')}.\n"
         "-- Between steps the merger reads the counts and applies the watermark and the delete guard\n"
         "-- (live rows before = snapshot keys - inserts - revivals + deletes; see merge_delta.py).\n",
     ]
@@ -85,10 +86,12 @@ def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
                 else []
             ),
             ("how many keys need each action", delta.action_counts),
-            ("revive keys that come back", delta.revive),
-            ("update changed rows (NULL-safe)", delta.update),
-            ("insert new keys", delta.insert),
-            ("soft-delete keys missing from the snapshot (unless the delete guard holds them)", delta.delete),
+            (
+                f"apply every action in one MERGE: revive, update, insert, and soft-delete only when "
+                f"the delete guard lets them through ({b('apply_deletes')}); its row count must equal "
+                "the delta's",
+                delta.apply,
+            ),
         ]
         text.append(f"\n-- ===== {t.dw_name} <- {t.stg_name} =====\n")
         text += [f"\n-- {label}\n{readable(sql)};\n" for label, sql in steps]

@@ -241,3 +241,27 @@ def test_load_log_records_merge_counts(wh: Warehouse) -> None:
         {"r": "r2"},
     )
     assert rows == [("merged", 1, 1, 1, 0, 2)]
+
+
+def test_merge_fails_when_it_applies_other_rows_than_the_delta(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if wh.merges_in_database:
+        pytest.skip("Oracle applies the delta in its stored procedure, tested by the Oracle suite")
+    stage(wh, D0, [(1, "a", None, None, None)])
+    merge_table(wh, T, D0, "r1")
+    stage(wh, D1, [(1, "changed", None, None, None), (2, "new", None, None, None)])
+    execute = wh.execute
+
+    def row_changes_under_the_classify(sql: str, params: object = None) -> int:
+        if sql.startswith("MERGE INTO"):  # key 1 was classified U (live); now it is not
+            execute("UPDATE DW_MOLO_WIDGETS SET IS_DELETED = 1 WHERE ID = 1")
+        return execute(sql, params)
+
+    monkeypatch.setattr(wh, "execute", row_changes_under_the_classify)
+    with pytest.raises(RuntimeError, match=r"applied 1 rows where the delta asked for 2"):
+        merge_table(wh, T, D1, "r2")
+    monkeypatch.undo()
+    assert dw(wh) == {1: ("a", None, None, None, 0, None, D0)}  # the whole table rolled back
+    assert count(wh, "SELECT COUNT(*) FROM MARINA_LOAD_LOG WHERE LAYER = 'DW'") == 1
+    assert _counts(merge_table(wh, T, D1, "r3")) == (1, 1, 0, 0)
