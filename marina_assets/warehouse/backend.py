@@ -71,6 +71,25 @@ class Warehouse(ABC):
         """
         return None
 
+    def parallel_readers(self, rows: int) -> int:
+        """How many connections should split a read of about `rows` rows (1: this one alone)."""
+        return 1
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside `transaction()` (engines that tell; the others say False)."""
+        return False
+
+    def fill_in_parallel(
+        self, create_empty: str, table_name: str, selects: Sequence[str], params: Params = None
+    ) -> bool:
+        """Run `create_empty` (which makes the scratch table `table_name`), then each SELECT on a
+        connection of its own under this transaction's snapshot, and append their rows to it.
+        The snapshot lacks this transaction's own changes: call it before any to what the
+        SELECTs read. False, with nothing done, where that cannot happen: the caller then runs
+        the work itself."""
+        return False
+
     def staging_store(self) -> StagingStore:
         """How a load writes, replaces and prunes STG rows of a date (see `staging_store`)."""
         return RowStore(self)

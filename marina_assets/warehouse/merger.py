@@ -23,7 +23,7 @@ from datetime import date, datetime
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse import pipeline_log
 from marina_assets.warehouse.backend import Warehouse
-from marina_assets.warehouse.merge_delta import delta_statements
+from marina_assets.warehouse.merge_delta import DELTA, classify_parts, delta_statements
 from marina_assets.warehouse.merge_sql import merge_statements
 
 
@@ -67,19 +67,23 @@ class MergeResult:
 def merge_table(
     wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy = MergePolicy()
 ) -> MergeResult:
+    # helpers may read under this transaction's snapshot only while it has changed nothing they
+    # read: so not inside a caller's transaction, and not in a replay (it empties the DW first)
+    split = not wh.in_transaction
     with wh.transaction():
         mark = pipeline_log.watermark(wh, table)
         if mark is not None and backup_date < mark and not policy.rebuild:
             dates = _replay_dates(wh, table, backup_date)
             if dates:
                 return _replay(wh, table, backup_date, dates, run_id, policy)
-        return apply_date(wh, table, backup_date, run_id, policy)
+        return apply_date(wh, table, backup_date, run_id, policy, split)
 
 
 def apply_date(
-    wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy
+    wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy, split: bool = False
 ) -> MergeResult:
-    """One date, with the staged / watermark / guard rules; logs itself. Caller holds the txn."""
+    """One date, with the staged / watermark / guard rules; logs itself. Caller holds the txn;
+    `split` lets helper connections classify (see `merge_table`)."""
     if wh.merges_in_database:
         return _apply_in_database(wh, table, backup_date, run_id, policy)
     started = datetime.now()
@@ -92,7 +96,7 @@ def apply_date(
         result.status = "skipped_older"
         result.message = f"{backup_date} is older than {table.dw_name}'s watermark {mark}; not applied"
     else:
-        _apply(wh, table, backup_date, run_id, policy, result)
+        _apply(wh, table, backup_date, run_id, policy, result, split)
         new_mark = backup_date if policy.rebuild or mark is None else max(mark, backup_date)
         pipeline_log.set_watermark(wh, table, new_mark)
     pipeline_log.log_merge(wh, result, run_id, started)
@@ -100,7 +104,13 @@ def apply_date(
 
 
 def _apply(
-    wh: Warehouse, table: Table, backup_date: date, run_id: str, policy: MergePolicy, result: MergeResult
+    wh: Warehouse,
+    table: Table,
+    backup_date: date,
+    run_id: str,
+    policy: MergePolicy,
+    result: MergeResult,
+    split: bool,
 ) -> None:
     sql, delta = merge_statements(wh.dialect, table), delta_statements(wh.dialect, table)
     d = {"backup_date": backup_date}
@@ -114,7 +124,7 @@ def _apply(
     # the loader counted the keys as it staged them: when none repeats, skip counting in SQL
     keys = pipeline_log.staged_unique_rows(wh, table, backup_date)
     if keys is not None:
-        wh.execute(delta.classify_staged, d)
+        _classify_staged(wh, table, d, keys, split)
         if wh.fetchall(delta.repeated_keys):  # STG not as the log says (e.g. two runs' rows)
             wh.execute(delta.drop)
             keys = None
@@ -151,6 +161,13 @@ def _apply(
     # after a bulk change (the first load of a table, a replay) refresh now, not in the next merge
     changed = result.inserted + result.updated + result.revived + result.deleted
     wh.refresh_statistics(table.dw_name, changed)
+
+
+def _classify_staged(wh: Warehouse, table: Table, d: dict[str, date], keys: int, split: bool) -> None:
+    """Classify the date's STG rows, split by key over several connections where allowed."""
+    parts = classify_parts(wh.dialect, table, wh.parallel_readers(keys)) if split else None
+    if parts is None or not wh.fill_in_parallel(parts[0], DELTA, parts[1], d):
+        wh.execute(delta_statements(wh.dialect, table).classify_staged, d)
 
 
 def _classify_counted(

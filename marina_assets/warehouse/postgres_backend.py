@@ -22,11 +22,24 @@ from marina_assets.warehouse.backend import Params, Warehouse
 from marina_assets.warehouse.dialects import POSTGRES
 from marina_assets.warehouse.pg_copy import CopyChannel
 from marina_assets.warehouse.pg_partitions import PartitionStore
+from marina_assets.warehouse.pg_snapshot_readers import SnapshotReaders, literal_query
 from marina_assets.warehouse.pg_streams import CopyStreams
 
 WORK_MEM = os.environ.get("MARINA_POSTGRES_WORK_MEM", "256MB")
 TEMP_BUFFERS = os.environ.get("MARINA_POSTGRES_TEMP_BUFFERS", "512MB")
 RANDOM_PAGE_COST = float(os.environ.get("MARINA_POSTGRES_RANDOM_PAGE_COST", "1.1"))
+
+
+def _tune(con: psycopg.Connection) -> None:
+    """The session settings of every connection that merges or classifies."""
+    # a merge hash-joins a whole snapshot against its DW table and keeps the snapshot in a
+    # temp table: the server defaults (4MB work_mem, 8MB temp_buffers) spill both to disk
+    con.execute(f"SET work_mem = '{WORK_MEM}'")
+    con.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    # the server default (4.0) prices a random page as on a spinning disk; with it the planner
+    # updates 10,000 delta rows by hashing and scanning the whole DW table (0.6 s) instead of
+    # probing its primary key (0.1 s). 1.1 is the usual setting for SSD or cached storage.
+    con.execute(f"SET random_page_cost = {RANDOM_PAGE_COST}")
 
 
 class PostgresWarehouse(Warehouse):
@@ -44,14 +57,8 @@ class PostgresWarehouse(Warehouse):
         self._column_types: dict[str, dict[str, pg_binary.PgColumn]] = {}
         # a load's own tables (partitions, stream tables) -> the STG table whose columns they have
         self._shapes: dict[str, str] = {}
-        # a merge hash-joins a whole snapshot against its DW table and keeps the snapshot in a
-        # temp table: the server defaults (4MB work_mem, 8MB temp_buffers) spill both to disk
-        self.con.execute(f"SET work_mem = '{WORK_MEM}'")
-        self.con.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
-        # the server default (4.0) prices a random page as on a spinning disk; with it the planner
-        # updates 10,000 delta rows by hashing and scanning the whole DW table (0.6 s) instead of
-        # probing its primary key (0.1 s). 1.1 is the usual setting for SSD or cached storage.
-        self.con.execute(f"SET random_page_cost = {RANDOM_PAGE_COST}")
+        _tune(self.con)
+        self.readers = SnapshotReaders(dsn, _tune)
 
     def execute(self, sql: str, params: Params = None) -> int:
         self._copy.end()
@@ -159,6 +166,28 @@ class PostgresWarehouse(Warehouse):
         if tuples < 0 or abs(pages_now - pages) > 0.1 * pages + 10 or changed_rows > 0.1 * tuples + 50:
             self.execute(f"ANALYZE {table_name}")
 
+    def parallel_readers(self, rows: int) -> int:
+        return self.readers.workers if rows >= self.readers.min_rows else 1
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._txn is not None
+
+    def fill_in_parallel(
+        self, create_empty: str, table_name: str, selects: Sequence[str], params: Params = None
+    ) -> bool:
+        self._copy.end()
+        snapshot = self.fetchall("SELECT pg_export_snapshot()")[0][0]
+        queries = [literal_query(self.con, s, params or {}) for s in selects]
+        parts = self.readers.copy_out(snapshot, queries)
+        if parts is None:
+            return False
+        self.execute(create_empty, params)
+        for data in parts:
+            with self.con.cursor().copy(f"COPY {table_name} FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+        return True
+
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         # tables and views of the schema; STG's partitions are part of their STG table
@@ -177,4 +206,5 @@ class PostgresWarehouse(Warehouse):
             self._copy.end()
         finally:
             self.streams.close()
+            self.readers.close()
             self.con.close()
