@@ -62,7 +62,13 @@ def test_the_parts_hold_exactly_the_rows_of_the_one_join(pg: PostgresWarehouse) 
     assert pg.readers.runs == 2  # the D0 merge too
     assert split == one
     assert sorted((r[0], r[1]) for r in split) == [
-        ("D", -6), ("D", 5), ("I", 7), ("I", 8), ("I", 9), ("U", -5), ("U", 4)
+        ("D", -6),
+        ("D", 5),
+        ("I", 7),
+        ("I", 8),
+        ("I", 9),
+        ("U", -5),
+        ("U", 4),
     ]
 
 
