@@ -85,9 +85,9 @@ class Warehouse(ABC):
     ) -> bool:
         """Run `create_empty` (which makes the scratch table `table_name`), then each SELECT on a
         connection of its own under this transaction's snapshot, and append their rows to it.
-        The snapshot lacks this transaction's own changes: call it before any to what the
-        SELECTs read. False, with nothing done, where that cannot happen: the caller then runs
-        the work itself."""
+        The snapshot lacks this transaction's own changes: call it only before the transaction
+        has changed anything the SELECTs read. False, with nothing done, where that cannot
+        happen: the caller then runs the work itself."""
         return False
 
     def staging_store(self) -> StagingStore:

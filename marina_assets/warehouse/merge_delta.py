@@ -109,8 +109,8 @@ def classify_parts(dialect: Dialect, table: Table, parts: int) -> tuple[str, tup
 
     Equal keys have equal residues, so the parts' rows together are exactly the rows of the one
     join (binds: backup date). Each part scans both tables but hashes and probes only its share:
-    run side by side on a server's cores (`PostgresWarehouse.fill_in_parallel`), a million-row
-    classify takes 1.05-1.2 s instead of 1.35-1.8 s on the benchmark's 2-core machine.
+    run side by side on a server's cores (`PostgresWarehouse.fill_in_parallel`), the benchmark's
+    million-row classify takes 1.17-1.5 s instead of 1.5-1.9 s on its 2-core machine.
     """
     key = table.column(table.primary_key[0])
     if parts < 2 or len(table.primary_key) != 1 or key.type.kind is not Kind.INTEGER:
