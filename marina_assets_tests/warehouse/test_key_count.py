@@ -44,3 +44,24 @@ def test_merge_dedupes_when_staged_rows_repeat_a_key_the_log_says_is_unique(wh: 
     r = merge_table(wh, T, D0, "m0")
     assert (r.inserted, r.duplicates, r.snapshot_rows) == (2, 1, 2)
     assert dw(wh)[1][:2] == ("a2", Decimal("2.00"))
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [[3, 1, 2], [5, -4]],  # unique across chunks, negative
+        [[3, 1, 2], [2, 7]],  # a repeat across chunks
+        [[None, 1], [2, None]],  # two NULLs: one value, as in GROUP BY
+        [[None], [1, 2]],
+        [[], []],
+        [[9, 9, 9]],
+    ],
+)
+def test_integer_keys_are_counted_as_count_distinct_does(chunks: list[list[int | None]]) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from marina_assets.staging.loader import _distinct_integers
+
+    column = pa.chunked_array(chunks, type=pa.int64())
+    assert _distinct_integers(column) == pc.count_distinct(column, mode="all").as_py()
