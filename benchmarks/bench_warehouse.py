@@ -276,24 +276,27 @@ def main() -> None:
             baseline_rate=base,
         )
 
-        def one_stream() -> PostgresWarehouse:
-            wh = PostgresWarehouse(fresh_db())
-            wh.streams.count = 1  # as before parallel COPY streams (MARINA_POSTGRES_COPY_STREAMS=1)
-            return wh
+        def one_connection(load: bool = False, classify: bool = False) -> Callable[[], PostgresWarehouse]:
+            """A warehouse as before parallel COPY streams (MARINA_POSTGRES_COPY_STREAMS=1) or the
+            split classify (MARINA_POSTGRES_MERGE_WORKERS=1); the other as configured."""
+
+            def open_wh() -> PostgresWarehouse:
+                wh = PostgresWarehouse(fresh_db())
+                if load:
+                    wh.streams.count = 1
+                if classify:
+                    wh.readers.workers = 1
+                return wh
+
+            return open_wh
 
         emit(
             "warehouse_stg_load_postgres_one_stream",
-            _median(_runs(backend_run(one_stream, day1, day2))),
+            _median(_runs(backend_run(one_connection(load=True), day1, day2))),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
-
-        def one_classify_connection() -> PostgresWarehouse:
-            wh = PostgresWarehouse(fresh_db())
-            wh.readers.workers = 1  # as before the split classify (MARINA_POSTGRES_MERGE_WORKERS=1)
-            return wh
-
-        single = _runs(backend_run(one_classify_connection, day1, day2))
+        single = _runs(backend_run(one_connection(classify=True), day1, day2))
         emit("warehouse_merge_postgres_one_connection", _median(single, lambda m: m["merge_seconds"]))
 
         zbuf = io.BytesIO()
