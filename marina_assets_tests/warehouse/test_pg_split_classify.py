@@ -149,3 +149,44 @@ def test_a_failing_helper_query_fails_the_merge_and_keeps_the_dw(
     assert dw(pg) == before
     r = merge_table(pg, T, D1, "r2")  # the helpers were replaced: the next merge uses new ones
     assert (r.inserted, r.updated) == (1, 1) and pg.readers.runs == 2
+
+
+def test_helpers_that_wait_for_a_lock_give_up_and_the_merge_classifies_alone(
+    pg: PostgresWarehouse, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session holds the DW table when the helpers start: they give up after their lock
+    timeout (a wait behind a request queued on the merge's own locks would never end), and the
+    merge classifies on its own connection once the table is free."""
+    import threading
+    import time
+
+    from marina_assets.warehouse import pg_snapshot_readers
+    from marina_assets.warehouse.pg_snapshot_readers import SnapshotReaders
+
+    stage(pg, D0, [_row(1), _row(2)])
+    merge_table(pg, T, D0, "r0")
+    stage(pg, D1, [_row(2, "c"), _row(3)])
+    monkeypatch.setattr(pg_snapshot_readers, "LOCK_TIMEOUT", "100ms")
+    copy_out = SnapshotReaders.copy_out
+    blocker = psycopg.connect(pg_dsn)
+    merge_waits = "SELECT COUNT(*) FROM pg_locks WHERE pid = %s AND relation = %s::regclass AND NOT granted"
+
+    def release_when_the_merge_waits(pid: int) -> None:
+        with psycopg.connect(pg_dsn, autocommit=True) as watcher:
+            deadline = time.monotonic() + 60
+            while not watcher.execute(merge_waits, (pid, T.dw_name.lower())).fetchone()[0]:  # type: ignore[index]
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+        blocker.commit()
+
+    def with_the_table_held(self: SnapshotReaders, *args: object) -> list[bytes] | None:
+        blocker.execute(f"LOCK TABLE {T.dw_name} IN ACCESS EXCLUSIVE MODE")
+        threading.Thread(target=release_when_the_merge_waits, args=(pg.con.info.backend_pid,)).start()
+        return copy_out(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SnapshotReaders, "copy_out", with_the_table_held)
+    r = merge_table(pg, T, D1, "r1")
+    blocker.close()
+    assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
+    assert pg.readers.runs == 1  # the D0 merge only: D1 fell back to the merge's connection
