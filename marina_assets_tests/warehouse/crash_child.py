@@ -1,10 +1,11 @@
 """Child process for the kill -9 tests: starts a load or a merge and stops dead in its middle.
 
-    python -m marina_assets_tests.warehouse.crash_child load|merge KIND TARGET SYNC_FILE DATE
+    python -m marina_assets_tests.warehouse.crash_child load|merge|merge_split KIND TARGET SYNC_FILE DATE
 
-It writes SYNC_FILE once it is inside the transaction (after two staged batches, or after the
-merge's updates and inserts ran) and then blocks reading stdin until the parent kills it, so the
-parent never has to guess a timing.
+It writes SYNC_FILE once it is inside the transaction (after two staged batches, after the
+merge's classify, or, for merge_split on PostgreSQL, once the helper connections have imported
+the merge's snapshot and before they read) and then blocks reading stdin until the parent kills
+it, so the parent never has to guess a timing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ def main(phase: str, kind: str, target: str, sync_file: str, day: str) -> None:
     d = date.fromisoformat(day)
     if phase == "load":
         load_backup(wh, tables=[T], backup_date=d, run_id="killed", events=_events(sync))
+    elif phase == "merge_split":
+        from psycopg import sql
+
+        from marina_assets.warehouse import pg_snapshot_readers
+
+        def stuck_read(con, snapshot, query):  # type: ignore[no-untyped-def]
+            with con.transaction():
+                con.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+                _signal_and_block(sync)
+
+        wh.readers.min_rows = 0  # type: ignore[attr-defined]  # split even a few keys
+        pg_snapshot_readers._read = stuck_read
+        merger.merge_table(wh, T, d, "killed")
     else:
 
         def guard(*_a: object, **_k: object) -> bool:

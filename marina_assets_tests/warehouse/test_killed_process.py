@@ -83,3 +83,22 @@ def test_killed_merge_leaves_the_dw_as_before(backend: dict, tmp_path: Path) -> 
         assert wh.fetchall("SELECT LAST_BACKUP_DATE FROM MARINA_WATERMARKS") == [(D0,)]
         r = merge_table(wh, T, D1, "r1")
         assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
+
+
+def test_killed_split_classify_leaves_the_dw_as_before(pg_dsn: str, tmp_path: Path) -> None:
+    """PostgreSQL: killed while its helper connections hold the merge's snapshot."""
+    backend = {"kind": "postgres", "dsn": pg_dsn}
+    with open_warehouse(**backend) as wh:
+        ensure_schema(wh, [T])
+        stage(wh, D0, [(1, "a", None, None, None), (2, "b", None, None, None)])
+        merge_table(wh, T, D0, "r0")
+        before = dw(wh)
+        stage(wh, D1, [(1, "changed", None, None, None), (3, "new", None, None, None)])
+    _run_child_until_inside("merge_split", backend, tmp_path, D1)
+    with open_warehouse(**backend) as wh:
+        assert dw(wh) == before
+        assert wh.fetchall("SELECT LAST_BACKUP_DATE FROM MARINA_WATERMARKS") == [(D0,)]
+        wh.readers.min_rows = 0  # type: ignore[attr-defined]
+        r = merge_table(wh, T, D1, "r1")  # through new helpers: the dead ones hold nothing
+        assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
+        assert wh.readers.runs == 1  # type: ignore[attr-defined]

@@ -190,3 +190,36 @@ def test_helpers_that_wait_for_a_lock_give_up_and_the_merge_classifies_alone(
     blocker.close()
     assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
     assert pg.readers.runs == 1  # the D0 merge only: D1 fell back to the merge's connection
+
+
+def test_helpers_read_the_merges_snapshot_not_a_later_commit(
+    pg: PostgresWarehouse, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session inserts a DW row and commits after the merge exported its snapshot and
+    before the helpers read: they must not see it. The classify then asks to insert a key the
+    MERGE finds in the table, and the row-count check fails the merge, which changes nothing."""
+    from marina_assets.warehouse.pg_snapshot_readers import SnapshotReaders
+
+    stage(pg, D0, [_row(1), _row(2)])
+    merge_table(pg, T, D0, "r0")
+    stage(pg, D1, [_row(1), _row(2), _row(3)])
+    copy_out = SnapshotReaders.copy_out
+    late = (3, "late3", Decimal(7), D0, False, 0, 1, D0)  # values unlike the snapshot's row 3
+    insert = (
+        f"INSERT INTO {T.dw_name} (ID, NAME, PRICE, SEEN, ACTIVE, IS_DELETED, ROW_HASH, CHANGED_BACKUP_DATE, "
+        "INSERTED_DATE, UPDATED_DATE) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now())"
+    )
+
+    def after_a_concurrent_commit(self: SnapshotReaders, *args: object) -> list[bytes] | None:
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
+            other.execute(insert, late)
+        return copy_out(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SnapshotReaders, "copy_out", after_a_concurrent_commit)
+    with pytest.raises(RuntimeError, match=r"applied 0 rows where the delta asked for 1 .*'I': 1"):
+        merge_table(pg, T, D1, "r1")
+    monkeypatch.undo()
+    assert pg.readers.runs == 2  # the helpers did read, under the exported snapshot
+    rows = dw(pg)
+    assert sorted(rows) == [1, 2, 3] and rows[3][0] == "late3"  # the other session's row only
+    assert pg.fetchall("SELECT LAST_BACKUP_DATE FROM MARINA_WATERMARKS") == [(D0,)]
