@@ -38,6 +38,8 @@ def _metadata(results: list[MergeResult]) -> dict[str, Any]:
         "deletes_held": sum(r.deletes_held for r in results),
         "duplicates_rejected": sum(r.duplicates for r in results),
         "dates": ", ".join(f"{r.backup_date}:{r.status}" for r in results),
+        # > 1: PostgreSQL helper connections split the classify; 1 after a fallback (see the logs)
+        "classify_connections": max(r.classify_connections for r in results),
     }
     notes = [r.message for r in results if r.message]
     if notes:

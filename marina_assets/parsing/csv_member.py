@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 
 from marina_assets.catalog.model import Table
 from marina_assets.parsing import csv_native
+from marina_assets.parsing.batch_size import BATCH_ROWS
 from marina_assets.parsing.csv_tokenizer import CsvRecord, iter_records
 from marina_assets.parsing.events import (
     Batch,
@@ -38,7 +39,6 @@ from marina_assets.parsing.events import (
 )
 from marina_assets.parsing.typing import BOOLEAN_FALSE, BOOLEAN_TRUE, arrow_type, type_batch
 
-BATCH_ROWS = 65_536
 _BLOCK_BYTES = 1 << 20  # Arrow pipelines 1 MB blocks well; 8 MB ones were ~1.5x slower here
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from marina_assets.catalog.model import Table
+from marina_assets.parsing.batch_size import BATCH_ROWS
 from marina_assets.parsing.events import (
     BackupError,
     Batch,
@@ -47,7 +48,6 @@ from marina_assets.parsing.mysqldump_raw import Insert, Schema, TableDef, lookup
 from marina_assets.parsing.sql_values import as_text, iter_tuples
 from marina_assets.parsing.typing import arrow_type, type_batch
 
-BATCH_ROWS = 65_536
 FAST_BYTES = 4 << 20  # CSV text of several INSERTs handed to Arrow at once
 MAX_RAW = 4000
 

@@ -50,6 +50,7 @@ class MergeResult:
     snapshot_rows: int = 0
     live_rows: int = 0  # live DW rows after the merge
     message: str = ""
+    classify_connections: int = 1  # connections the classify join ran on (PostgreSQL helpers)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -124,10 +125,11 @@ def _apply(
     # the loader counted the keys as it staged them: when none repeats, skip counting in SQL
     keys = pipeline_log.staged_unique_rows(wh, table, backup_date)
     if keys is not None:
-        _classify_staged(wh, table, d, keys, split)
+        result.classify_connections = _classify_staged(wh, table, d, keys, split)
         if wh.fetchall(delta.repeated_keys):  # STG not as the log says (e.g. two runs' rows)
             wh.execute(delta.drop)
             keys = None
+            result.classify_connections = 1
     if keys is None:
         keys = _classify_counted(wh, table, backup_date, run_id, result)
     result.snapshot_rows = keys  # after the dedupe: one row per key
@@ -163,11 +165,14 @@ def _apply(
     wh.refresh_statistics(table.dw_name, changed)
 
 
-def _classify_staged(wh: Warehouse, table: Table, d: dict[str, date], keys: int, split: bool) -> None:
-    """Classify the date's STG rows, split by key over several connections where allowed."""
+def _classify_staged(wh: Warehouse, table: Table, d: dict[str, date], keys: int, split: bool) -> int:
+    """Classify the date's STG rows, split by key over several connections where allowed;
+    returns how many connections did it."""
     parts = classify_parts(wh.dialect, table, wh.parallel_readers(keys)) if split else None
-    if parts is None or not wh.fill_in_parallel(parts[0], DELTA, parts[1], d):
-        wh.execute(delta_statements(wh.dialect, table).classify_staged, d)
+    if parts is not None and wh.fill_in_parallel(parts[0], DELTA, parts[1], d):
+        return len(parts[1])
+    wh.execute(delta_statements(wh.dialect, table).classify_staged, d)
+    return 1
 
 
 def _classify_counted(

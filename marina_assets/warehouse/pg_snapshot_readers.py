@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 WORKERS = min(64, max(1, int(os.environ.get("MARINA_POSTGRES_MERGE_WORKERS", "2"))))
 # below this many snapshot keys the classify takes a fraction of a second: not worth the helpers
-MIN_ROWS = 100_000
+# (`MARINA_POSTGRES_SPLIT_MIN_ROWS`; the tests set 1 to drive the split with small tables)
+MIN_ROWS = max(0, int(os.environ.get("MARINA_POSTGRES_SPLIT_MIN_ROWS", "100000")))
 LOCK_TIMEOUT = "5s"
 
 

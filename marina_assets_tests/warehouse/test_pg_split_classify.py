@@ -127,7 +127,7 @@ def test_unreachable_helpers_leave_the_classify_to_the_merge(pg: PostgresWarehou
     stage(pg, D1, [_row(2, "c"), _row(3)])
     r = merge_table(pg, T, D1, "r1")
     assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
-    assert pg.readers.runs == 0
+    assert pg.readers.runs == 0 and r.classify_connections == 1  # what the asset's metadata shows
 
 
 def test_a_failing_helper_query_fails_the_merge_and_keeps_the_dw(
@@ -149,6 +149,7 @@ def test_a_failing_helper_query_fails_the_merge_and_keeps_the_dw(
     assert dw(pg) == before
     r = merge_table(pg, T, D1, "r2")  # the helpers were replaced: the next merge uses new ones
     assert (r.inserted, r.updated) == (1, 1) and pg.readers.runs == 2
+    assert r.classify_connections == 2
 
 
 def test_helpers_that_wait_for_a_lock_give_up_and_the_merge_classifies_alone(
