@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from benchmarks.harness import emit, measure
+from benchmarks.harness import busy_pct, cpu_ticks, emit, measure
 from marina_assets.catalog import system
 from marina_assets.parsing.csv_zip import parse_csv_zip
 from marina_assets.parsing.events import Batch, Finished, ParseEvent, TableReport
@@ -125,14 +125,21 @@ def _runs(fn: Callable[[], dict]) -> list[dict[str, Any]]:
     return [_measure(fn) for _ in range(RUNS)]
 
 
-def _median(runs: list[dict[str, Any]], seconds: Callable[[dict], float] = lambda m: m["seconds"]) -> dict:
-    """The median of the runs' `seconds(run)`, with every run's value in `runs_s`."""
+def _median(
+    runs: list[dict[str, Any]],
+    seconds: Callable[[dict], float] = lambda m: m["seconds"],
+    section: str = "load",
+) -> dict:
+    """The median of the runs' `seconds(run)`, with every run's value in `runs_s`, and the median
+    of how busy the cores were during `section` of each run (where it was sampled)."""
     times = sorted(seconds(m) for m in runs)
+    busy = sorted(b for m in runs if (b := m.get(f"{section}_cpu_busy_pct")) is not None)
     return {
         "rows": runs[0]["rows"],
         "seconds": times[len(times) // 2],
         "runs_s": [round(t, 3) for t in times],
         "peak_rss_mb": max(m["peak_rss_mb"] for m in runs),
+        "cpu_busy_pct": busy[len(busy) // 2] if busy else None,
     }
 
 
@@ -152,17 +159,24 @@ def backend_run(open_wh: Callable[[], Warehouse], day1: pa.Table, day2: pa.Table
             ensure_schema(wh, [TABLE])
             _stage(wh, D1, day1)
             merge_table(wh, TABLE, D1, "bench-1")
-            t0 = time.perf_counter()
+            c0, t0 = cpu_ticks(), time.perf_counter()
             _stage(wh, D2, day2)
-            t1 = time.perf_counter()
+            c1, t1 = cpu_ticks(), time.perf_counter()
             r = merge_table(wh, TABLE, D2, "bench-2")
-            t2 = time.perf_counter()
+            c2, t2 = cpu_ticks(), time.perf_counter()
         assert (r.inserted, r.deleted) == (
             day2.num_rows - day1.num_rows + day1.num_rows // 200,
             day1.num_rows // 200,
         )
         assert r.updated == day1.num_rows // 100, r.updated
-        return {"rows": day2.num_rows, "seconds": t1 - t0, "merge_seconds": t2 - t1}
+        return {
+            "rows": day2.num_rows,
+            "seconds": t1 - t0,
+            "merge_seconds": t2 - t1,
+            "load_cpu_busy_pct": busy_pct(c0, c1),
+            "merge_cpu_busy_pct": busy_pct(c1, c2),
+            "both_cpu_busy_pct": busy_pct(c0, c2),
+        }
 
     return run
 
@@ -239,7 +253,7 @@ def main() -> None:
 
     runs = _runs(backend_run(lambda: DuckDBWarehouse(work / f"{uuid.uuid4().hex}.duckdb"), day1, day2))
     emit("warehouse_stg_load_duckdb", _median(runs))
-    emit("warehouse_merge_duckdb", _median(runs, lambda m: m["merge_seconds"]))
+    emit("warehouse_merge_duckdb", _median(runs, lambda m: m["merge_seconds"], "merge"))
 
     from marina_assets.warehouse.postgres_backend import PostgresWarehouse
     from marina_assets_tests.pg_cluster import start_cluster
@@ -268,10 +282,10 @@ def main() -> None:
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
-        emit("warehouse_merge_postgres", _median(runs, lambda m: m["merge_seconds"]))
+        emit("warehouse_merge_postgres", _median(runs, lambda m: m["merge_seconds"], "merge"))
         emit(
             "warehouse_load_and_merge_postgres",
-            _median(runs, lambda m: m["seconds"] + m["merge_seconds"]),
+            _median(runs, lambda m: m["seconds"] + m["merge_seconds"], "both"),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
@@ -297,7 +311,9 @@ def main() -> None:
             baseline_rate=base,
         )
         single = _runs(backend_run(one_connection(classify=True), day1, day2))
-        emit("warehouse_merge_postgres_one_connection", _median(single, lambda m: m["merge_seconds"]))
+        emit(
+            "warehouse_merge_postgres_one_connection", _median(single, lambda m: m["merge_seconds"], "merge")
+        )
 
         zbuf = io.BytesIO()
         with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED) as z:
