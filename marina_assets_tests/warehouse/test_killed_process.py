@@ -70,35 +70,32 @@ def test_killed_load_keeps_the_dates_previous_rows(backend: dict, tmp_path: Path
         assert wh.fetchall("SELECT ID, LOAD_RUN_ID FROM STG_MOLO_WIDGETS") == [(3, "retry")]
 
 
-def test_killed_merge_leaves_the_dw_as_before(backend: dict, tmp_path: Path) -> None:
+def _kill_the_merge_then_rerun_it(backend: dict, tmp_path: Path, phase: str) -> None:
+    """Kill the merge of D1 in `phase` (see crash_child): the DW and the watermark stay D0's, and
+    the merge then runs again normally (through the helpers for merge_split)."""
     with open_warehouse(**backend) as wh:
         ensure_schema(wh, [T])
         stage(wh, D0, [(1, "a", None, None, None), (2, "b", None, None, None)])
         merge_table(wh, T, D0, "r0")
         before = dw(wh)
         stage(wh, D1, [(1, "changed", None, None, None), (3, "new", None, None, None)])
-    _run_child_until_inside("merge", backend, tmp_path, D1)
+    _run_child_until_inside(phase, backend, tmp_path, D1)
+    split = phase == "merge_split"
     with open_warehouse(**backend) as wh:
         assert dw(wh) == before
         assert wh.fetchall("SELECT LAST_BACKUP_DATE FROM MARINA_WATERMARKS") == [(D0,)]
+        if split:
+            wh.readers.min_rows = 0  # type: ignore[attr-defined]
         r = merge_table(wh, T, D1, "r1")
         assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
+        if split:  # new helpers: the dead process's hold nothing
+            assert wh.readers.runs == 1 and r.classify_connections == 2  # type: ignore[attr-defined]
+
+
+def test_killed_merge_leaves_the_dw_as_before(backend: dict, tmp_path: Path) -> None:
+    _kill_the_merge_then_rerun_it(backend, tmp_path, "merge")
 
 
 def test_killed_split_classify_leaves_the_dw_as_before(pg_dsn: str, tmp_path: Path) -> None:
     """PostgreSQL: killed while its helper connections hold the merge's snapshot."""
-    backend = {"kind": "postgres", "dsn": pg_dsn}
-    with open_warehouse(**backend) as wh:
-        ensure_schema(wh, [T])
-        stage(wh, D0, [(1, "a", None, None, None), (2, "b", None, None, None)])
-        merge_table(wh, T, D0, "r0")
-        before = dw(wh)
-        stage(wh, D1, [(1, "changed", None, None, None), (3, "new", None, None, None)])
-    _run_child_until_inside("merge_split", backend, tmp_path, D1)
-    with open_warehouse(**backend) as wh:
-        assert dw(wh) == before
-        assert wh.fetchall("SELECT LAST_BACKUP_DATE FROM MARINA_WATERMARKS") == [(D0,)]
-        wh.readers.min_rows = 0  # type: ignore[attr-defined]
-        r = merge_table(wh, T, D1, "r1")  # through new helpers: the dead ones hold nothing
-        assert (r.inserted, r.updated, r.deleted) == (1, 1, 1)
-        assert wh.readers.runs == 1  # type: ignore[attr-defined]
+    _kill_the_merge_then_rerun_it({"kind": "postgres", "dsn": pg_dsn}, tmp_path, "merge_split")
