@@ -27,3 +27,19 @@ def duckdb_path() -> Path:
 
 def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME", str(marina_home() / "dagster_home"))).resolve()
+
+
+def env_int(name: str, default: int, *, minimum: int) -> int:
+    """An integer switch: `default` when unset or blank; anything that is not an integer of at
+    least `minimum` fails at once, naming the variable (not deep inside a run)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        wanted = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {raw!r}")
+    return value

@@ -7,22 +7,13 @@ throughput; the tests set a few rows to drive the multi-batch paths with small f
 
 from __future__ import annotations
 
-import os
+from marina_assets.settings import env_int
 
 DEFAULT_BATCH_ROWS = 65_536
 
 
 def batch_rows_from_env() -> int:
-    raw = os.environ.get("MARINA_BATCH_ROWS", "").strip()
-    if not raw:
-        return DEFAULT_BATCH_ROWS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"MARINA_BATCH_ROWS must be a positive integer, got {raw!r}")
-    return value
+    return env_int("MARINA_BATCH_ROWS", DEFAULT_BATCH_ROWS, minimum=1)
 
 
 BATCH_ROWS = batch_rows_from_env()

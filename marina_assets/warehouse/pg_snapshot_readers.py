@@ -29,12 +29,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from marina_assets.settings import env_int
+
 log = logging.getLogger(__name__)
 
 WORKERS = min(64, max(1, int(os.environ.get("MARINA_POSTGRES_MERGE_WORKERS", "2"))))
 # below this many snapshot keys the classify takes a fraction of a second: not worth the helpers
 # (`MARINA_POSTGRES_SPLIT_MIN_ROWS`; the tests set 1 to drive the split with small tables)
-MIN_ROWS = max(0, int(os.environ.get("MARINA_POSTGRES_SPLIT_MIN_ROWS", "100000")))
+MIN_ROWS = env_int("MARINA_POSTGRES_SPLIT_MIN_ROWS", 100_000, minimum=0)
 LOCK_TIMEOUT = "5s"
 
 

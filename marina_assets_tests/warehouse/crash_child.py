@@ -40,11 +40,12 @@ def main(phase: str, kind: str, target: str, sync_file: str, day: str) -> None:
     if phase == "load":
         load_backup(wh, tables=[T], backup_date=d, run_id="killed", events=_events(sync))
     elif phase == "merge_split":
+        import psycopg
         from psycopg import sql
 
         from marina_assets.warehouse import pg_snapshot_readers
 
-        def stuck_read(con, snapshot, query):  # type: ignore[no-untyped-def]
+        def stuck_read(con: psycopg.Connection, snapshot: str, query: object) -> None:
             with con.transaction():
                 con.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
                 _signal_and_block(sync)
