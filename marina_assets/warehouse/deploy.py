@@ -13,6 +13,7 @@ from pathlib import Path
 
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse.backend import Warehouse
+from marina_assets.warehouse.dw_versions import ensure_triggers
 from marina_assets.warehouse.schema import ensure_schema
 from marina_assets.warehouse.sql_files import generate, read_tree
 from marina_assets.warehouse.sql_text import created_object, split_statements
@@ -62,6 +63,10 @@ def deploy(wh: Warehouse, tables: list[Table], sql_dir: Path | None) -> list[Dep
             except Exception as e:  # report every object, then fail as a whole
                 o.status, o.errors = "ERROR", str(e).strip()
             objects.append(o)
+    if wh.dialect.dw_versions:
+        # CREATE OR REPLACE TRIGGER above left the version triggers firing on origin only: back
+        # to always, with new versions (`dw_versions`)
+        ensure_triggers(wh, tables)
     status = wh.object_status([o.name for o in objects])
     for o in objects:
         if o.kind != "TABLE" and o.name in status and o.status != "ERROR":

@@ -70,6 +70,9 @@ class Dialect:
     # where the row-at-a-time join is the merge's cost (PostgreSQL); DuckDB compares columns
     # vectorised and Oracle's procedure keeps its own statements.
     row_hash: bool = False
+    # every DW table has a version its writing statements bump (`dw_versions`), so the load may
+    # classify a date's keys against the DW and the merge use that delta while the version holds
+    dw_versions: bool = False
 
     def column_type(self, type_: ColumnType) -> str:
         return self.types[type_.kind].format(
@@ -113,6 +116,7 @@ POSTGRES = Dialect(
     analyze_scratch=True,
     row_hash=True,
     stg_partitioned=True,
+    dw_versions=True,
 )
 
 ORACLE = Dialect(

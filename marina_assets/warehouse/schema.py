@@ -22,14 +22,19 @@ from marina_assets.warehouse.ddl import (
     stg_def,
 )
 from marina_assets.warehouse.dialects import Dialect
+from marina_assets.warehouse.dw_versions import PRECLASSIFIED, VERSIONS, ensure_triggers
 from marina_assets.warehouse.merge_sql import snapshot_table_name
 
 if TYPE_CHECKING:
     from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 
 
+def pipeline_tables(dialect: Dialect) -> list[TableDef]:
+    return [*PIPELINE_TABLES, *((VERSIONS, PRECLASSIFIED) if dialect.dw_versions else ())]
+
+
 def table_defs(dialect: Dialect, tables: Iterable[Table]) -> list[TableDef]:
-    defs: list[TableDef] = list(PIPELINE_TABLES)
+    defs = pipeline_tables(dialect)
     for t in tables:
         defs += [stg_def(t, dialect), dw_def(t, dialect)]
         if dialect.permanent_scratch:
@@ -59,6 +64,8 @@ def ensure_schema(wh: Warehouse, tables: Iterable[Table]) -> list[str]:
                 wh.execute(sql)
                 ran.append(sql)
                 changed.add(td.name)
+    if wh.dialect.dw_versions:
+        ran += ensure_triggers(wh, tables)
     if wh.merges_in_database:
         ran += _ensure_procedures(wh, tables, changed)
     return ran

@@ -28,10 +28,12 @@ from pathlib import Path
 from marina_assets.catalog import SYSTEMS
 from marina_assets.catalog.model import SourceSystem
 from marina_assets.views.sql_section import views_section
-from marina_assets.warehouse.ddl import PIPELINE_TABLES, create_table_sql, dw_def, snapshot_def, stg_def
+from marina_assets.warehouse import dw_versions
+from marina_assets.warehouse.ddl import create_table_sql, dw_def, snapshot_def, stg_def
 from marina_assets.warehouse.dialects import DIALECTS, Dialect
-from marina_assets.warehouse.merge_delta import delta_statements
+from marina_assets.warehouse.merge_delta import delta_statements, from_load
 from marina_assets.warehouse.merge_sql import merge_statements, snapshot_table_name
+from marina_assets.warehouse.schema import pipeline_tables
 from marina_assets.warehouse.sql_text import readable
 
 Section = Callable[[Dialect], dict[str, str]]
@@ -44,7 +46,9 @@ def _script(statements: Iterable[str]) -> str:
 
 
 def tables_section(dialect: Dialect) -> dict[str, str]:
-    files = {"10_tables/00_pipeline.sql": _script(create_table_sql(dialect, t) for t in PIPELINE_TABLES)}
+    files = {
+        "10_tables/00_pipeline.sql": _script(create_table_sql(dialect, t) for t in pipeline_tables(dialect))
+    }
     for system in SYSTEMS:
         p = system.asset_prefix
         files[f"10_tables/{p}_stg.sql"] = _script(
@@ -61,6 +65,22 @@ def tables_section(dialect: Dialect) -> dict[str, str]:
     return files
 
 
+def dw_versions_section(dialect: Dialect) -> dict[str, str]:
+    """PostgreSQL: the trigger function and each DW table's trigger (see `dw_versions`)."""
+    if not dialect.dw_versions:
+        return {}
+    files = {
+        "15_dw_versions/00_function.sql": (
+            f"{HEADER}\n{dw_versions.SEQUENCE_SQL};\n\n{dw_versions.FUNCTION_SQL}\n/\n"
+        )
+    }
+    for system in SYSTEMS:
+        files[f"15_dw_versions/{system.asset_prefix}_triggers.sql"] = HEADER + "".join(
+            f"\n{dw_versions.trigger_sql(t)}\n/\n{dw_versions.always_sql(t)};\n" for t in system.tables
+        )
+    return files
+
+
 def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
     b = dialect.bind
     text = [
@@ -74,6 +94,18 @@ def _merge_steps(dialect: Dialect, system: SourceSystem) -> str:
     for t in system.tables:
         m, delta = merge_statements(dialect, t), delta_statements(dialect, t)
         steps = [
+            *(
+                [
+                    (
+                        "the load classified the date's keys against the DW at the version the DW still "
+                        "has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta "
+                        "from its keys, and no classify join below",
+                        from_load(dialect, t, "<partition>_pc"),
+                    )
+                ]
+                if dialect.dw_versions
+                else []
+            ),
             ("distinct keys and rows of the date (a key repeats when rows > keys)", delta.key_counts),
             ("no key repeats: classify the date's rows against the DW table", delta.classify_staged),
             ("some key repeats: the deduped snapshot (last record of the file wins)", m.snapshot),
@@ -110,7 +142,7 @@ def merges_section(dialect: Dialect) -> dict[str, str]:
     return {f"20_merges/{s.asset_prefix}.sql": _merge_steps(dialect, s) for s in SYSTEMS}
 
 
-SECTIONS: list[Section] = [tables_section, merges_section, views_section]
+SECTIONS: list[Section] = [tables_section, dw_versions_section, merges_section, views_section]
 
 
 def generate(dialect: Dialect) -> dict[str, str]:

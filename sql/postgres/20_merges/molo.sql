@@ -7,6 +7,12 @@
 
 -- ===== DW_MOLO_MARINA_LOCATIONS <- STG_MOLO_MARINA_LOCATIONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, ADDRESS1, CITY, STATE, POSTAL_CODE, PHONE, EMAIL, TIME_ZONE, IS_ACTIVE, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -103,6 +109,12 @@ MERGE INTO DW_MOLO_MARINA_LOCATIONS t
 
 -- ===== DW_MOLO_RECORD_STATUSES <- STG_MOLO_RECORD_STATUSES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DESCRIPTION, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -189,6 +201,12 @@ MERGE INTO DW_MOLO_RECORD_STATUSES t
     VALUES (s.ID, s.NAME, s.DESCRIPTION, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_ADDRESS_TYPES <- STG_MOLO_ADDRESS_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -277,6 +295,12 @@ MERGE INTO DW_MOLO_ADDRESS_TYPES t
 
 -- ===== DW_MOLO_PHONE_TYPES <- STG_MOLO_PHONE_TYPES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -363,6 +387,12 @@ MERGE INTO DW_MOLO_PHONE_TYPES t
     VALUES (s.ID, s.NAME, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_CONTACT_TYPES <- STG_MOLO_CONTACT_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DESCRIPTION, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -451,6 +481,12 @@ MERGE INTO DW_MOLO_CONTACT_TYPES t
     VALUES (s.ID, s.NAME, s.DESCRIPTION, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_CURRENCIES <- STG_MOLO_CURRENCIES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CODE, NAME, SYMBOL, EXCHANGE_RATE, IS_DEFAULT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -542,6 +578,12 @@ MERGE INTO DW_MOLO_CURRENCIES t
 
 -- ===== DW_MOLO_GL_ACCOUNTS <- STG_MOLO_GL_ACCOUNTS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, ACCOUNT_NUMBER, EXTERNAL_ACCOUNT_CODE, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -630,6 +672,12 @@ MERGE INTO DW_MOLO_GL_ACCOUNTS t
     VALUES (s.ID, s.NAME, s.ACCOUNT_NUMBER, s.EXTERNAL_ACCOUNT_CODE, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_TAX_RATES <- STG_MOLO_TAX_RATES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, RATE, JURISDICTION, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -720,6 +768,12 @@ MERGE INTO DW_MOLO_TAX_RATES t
 
 -- ===== DW_MOLO_PAYMENT_METHODS <- STG_MOLO_PAYMENT_METHODS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_CARD, DEPOSIT_GL_ACCOUNT_ID, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -809,6 +863,12 @@ MERGE INTO DW_MOLO_PAYMENT_METHODS t
 
 -- ===== DW_MOLO_CHARGE_METHODS <- STG_MOLO_CHARGE_METHODS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DESCRIPTION, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -895,6 +955,12 @@ MERGE INTO DW_MOLO_CHARGE_METHODS t
     VALUES (s.ID, s.NAME, s.DESCRIPTION, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_DUE_DATE_SETTINGS <- STG_MOLO_DUE_DATE_SETTINGS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DAYS_UNTIL_DUE, IS_DEFAULT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -984,6 +1050,12 @@ MERGE INTO DW_MOLO_DUE_DATE_SETTINGS t
 
 -- ===== DW_MOLO_EQUIPMENT_TYPES <- STG_MOLO_EQUIPMENT_TYPES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DAILY_RATE, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1071,6 +1143,12 @@ MERGE INTO DW_MOLO_EQUIPMENT_TYPES t
     VALUES (s.ID, s.NAME, s.DAILY_RATE, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_RESERVATION_TYPES <- STG_MOLO_RESERVATION_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_LONG_TERM, DEFAULT_CHARGE_METHOD_ID, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1160,6 +1238,12 @@ MERGE INTO DW_MOLO_RESERVATION_TYPES t
 
 -- ===== DW_MOLO_RESERVATION_STATUSES <- STG_MOLO_RESERVATION_STATUSES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, COUNTS_AS_OCCUPIED, SORT_ORDER, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1247,6 +1331,12 @@ MERGE INTO DW_MOLO_RESERVATION_STATUSES t
     VALUES (s.ID, s.NAME, s.COUNTS_AS_OCCUPIED, s.SORT_ORDER, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_INVOICE_ITEM_TYPES <- STG_MOLO_INVOICE_ITEM_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DEFAULT_GL_ACCOUNT_ID, IS_TAXABLE, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1337,6 +1427,12 @@ MERGE INTO DW_MOLO_INVOICE_ITEM_TYPES t
 
 -- ===== DW_MOLO_INVOICE_STATUSES <- STG_MOLO_INVOICE_STATUSES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_OPEN, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1423,6 +1519,12 @@ MERGE INTO DW_MOLO_INVOICE_STATUSES t
     VALUES (s.ID, s.NAME, s.IS_OPEN, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_INVOICE_TYPES <- STG_MOLO_INVOICE_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, NUMBER_PREFIX, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1511,6 +1613,12 @@ MERGE INTO DW_MOLO_INVOICE_TYPES t
 
 -- ===== DW_MOLO_TRANSACTION_TYPES <- STG_MOLO_TRANSACTION_TYPES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_CREDIT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1597,6 +1705,12 @@ MERGE INTO DW_MOLO_TRANSACTION_TYPES t
     VALUES (s.ID, s.NAME, s.IS_CREDIT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_BOAT_TYPES <- STG_MOLO_BOAT_TYPES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1685,6 +1799,12 @@ MERGE INTO DW_MOLO_BOAT_TYPES t
 
 -- ===== DW_MOLO_POWER_NEEDS <- STG_MOLO_POWER_NEEDS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, AMPERAGE, VOLTAGE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1772,6 +1892,12 @@ MERGE INTO DW_MOLO_POWER_NEEDS t
     VALUES (s.ID, s.NAME, s.AMPERAGE, s.VOLTAGE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_INSURANCE_PROVIDERS <- STG_MOLO_INSURANCE_PROVIDERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, PHONE, WEBSITE, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1862,6 +1988,12 @@ MERGE INTO DW_MOLO_INSURANCE_PROVIDERS t
 
 -- ===== DW_MOLO_SLIP_TYPES <- STG_MOLO_SLIP_TYPES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, DESCRIPTION, IS_COVERED, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1950,6 +2082,12 @@ MERGE INTO DW_MOLO_SLIP_TYPES t
     VALUES (s.ID, s.NAME, s.DESCRIPTION, s.IS_COVERED, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_PIERS <- STG_MOLO_PIERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, MARINA_LOCATION_ID, NAME, DESCRIPTION, SLIP_COUNT, HAS_FUEL, HAS_POWER, HAS_WATER, IS_ACTIVE, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2045,6 +2183,12 @@ MERGE INTO DW_MOLO_PIERS t
     VALUES (s.ID, s.MARINA_LOCATION_ID, s.NAME, s.DESCRIPTION, s.SLIP_COUNT, s.HAS_FUEL, s.HAS_POWER, s.HAS_WATER, s.IS_ACTIVE, s.CREATED_ON, s.MODIFIED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_SLIPS <- STG_MOLO_SLIPS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, PIER_ID, SLIP_TYPE_ID, NAME, LENGTH, WIDTH, DEPTH, MAX_LOA, SLIP_SIZE, POWER_NEED_ID, STATUS, IS_ACTIVE, IS_LIVEABOARD_ALLOWED, NOTES, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2146,6 +2290,12 @@ MERGE INTO DW_MOLO_SLIPS t
 
 -- ===== DW_MOLO_USERS <- STG_MOLO_USERS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, USER_NAME, FIRST_NAME, LAST_NAME, EMAIL, ROLE, MARINA_LOCATION_ID, IS_ACTIVE, LAST_LOGIN_ON, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2239,6 +2389,12 @@ MERGE INTO DW_MOLO_USERS t
     VALUES (s.ID, s.USER_NAME, s.FIRST_NAME, s.LAST_NAME, s.EMAIL, s.ROLE, s.MARINA_LOCATION_ID, s.IS_ACTIVE, s.LAST_LOGIN_ON, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_COMPANIES <- STG_MOLO_COMPANIES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, LEGAL_NAME, TAX_ID, WEBSITE, PHONE, EMAIL, INDUSTRY, RECORD_STATUS_ID, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2334,6 +2490,12 @@ MERGE INTO DW_MOLO_COMPANIES t
     VALUES (s.ID, s.NAME, s.LEGAL_NAME, s.TAX_ID, s.WEBSITE, s.PHONE, s.EMAIL, s.INDUSTRY, s.RECORD_STATUS_ID, s.CREATED_ON, s.MODIFIED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_CONTACTS <- STG_MOLO_CONTACTS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, FIRST_NAME, LAST_NAME, DISPLAY_NAME, COMPANY_ID, CONTACT_TYPE_ID, EMAIL, MOBILE_PHONE, BIRTH_DATE, DRIVERS_LICENSE_NUMBER, PREFERRED_CONTACT_METHOD, IS_EMAIL_OPT_IN, RECORD_STATUS_ID, NOTES, IS_ARCHIVED, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2436,6 +2598,12 @@ MERGE INTO DW_MOLO_CONTACTS t
 
 -- ===== DW_MOLO_ADDRESSES <- STG_MOLO_ADDRESSES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CONTACT_ID, ADDRESS_TYPE_ID, ADDRESS1, ADDRESS2, CITY, STATE, POSTAL_CODE, COUNTRY, IS_PRIMARY, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2532,6 +2700,12 @@ MERGE INTO DW_MOLO_ADDRESSES t
 
 -- ===== DW_MOLO_PHONE_NUMBERS <- STG_MOLO_PHONE_NUMBERS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CONTACT_ID, PHONE_TYPE_ID, PHONE_NUMBER, EXTENSION, IS_PRIMARY, CAN_RECEIVE_TEXT, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2624,6 +2798,12 @@ MERGE INTO DW_MOLO_PHONE_NUMBERS t
 
 -- ===== DW_MOLO_EMAIL_ADDRESSES <- STG_MOLO_EMAIL_ADDRESSES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CONTACT_ID, EMAIL, LABEL, IS_PRIMARY, IS_VERIFIED, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2714,6 +2894,12 @@ MERGE INTO DW_MOLO_EMAIL_ADDRESSES t
     VALUES (s.ID, s.CONTACT_ID, s.EMAIL, s.LABEL, s.IS_PRIMARY, s.IS_VERIFIED, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_ACCOUNTS <- STG_MOLO_ACCOUNTS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCOUNT_NUMBER, NAME, PRIMARY_CONTACT_ID, COMPANY_ID, MARINA_LOCATION_ID, CURRENCY_ID, DUE_DATE_SETTING_ID, RECORD_STATUS_ID, BALANCE, CREDIT_LIMIT, IS_TAX_EXEMPT, TAX_EXEMPT_NUMBER, BILLING_EMAIL, OPENED_ON, IS_ARCHIVED, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2816,6 +3002,12 @@ MERGE INTO DW_MOLO_ACCOUNTS t
     VALUES (s.ID, s.ACCOUNT_NUMBER, s.NAME, s.PRIMARY_CONTACT_ID, s.COMPANY_ID, s.MARINA_LOCATION_ID, s.CURRENCY_ID, s.DUE_DATE_SETTING_ID, s.RECORD_STATUS_ID, s.BALANCE, s.CREDIT_LIMIT, s.IS_TAX_EXEMPT, s.TAX_EXEMPT_NUMBER, s.BILLING_EMAIL, s.OPENED_ON, s.IS_ARCHIVED, s.CREATED_ON, s.MODIFIED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_BOATS <- STG_MOLO_BOATS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, ACCOUNT_ID, PRIMARY_CONTACT_ID, BOAT_TYPE_ID, POWER_NEED_ID, MARINA_LOCATION_ID, MAKE, MODEL, YEAR, LENGTH, BEAM, DRAFT, AIR_DRAFT, COLOR, HULL_ID, REGISTRATION_NUMBER, DOCUMENTATION_NUMBER, HOME_PORT, IS_LIVEABOARD, IS_ARCHIVED, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2924,6 +3116,12 @@ MERGE INTO DW_MOLO_BOATS t
 
 -- ===== DW_MOLO_BOAT_INSURANCES <- STG_MOLO_BOAT_INSURANCES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, BOAT_ID, INSURANCE_PROVIDER_ID, POLICY_NUMBER, COVERAGE_AMOUNT, LIABILITY_AMOUNT, DEDUCTIBLE, EFFECTIVE_DATE, EXPIRATION_DATE, IS_MARINA_ADDITIONAL_INSURED, VERIFIED_BY_USER_ID, VERIFIED_ON, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -3020,6 +3218,12 @@ MERGE INTO DW_MOLO_BOAT_INSURANCES t
     VALUES (s.ID, s.BOAT_ID, s.INSURANCE_PROVIDER_ID, s.POLICY_NUMBER, s.COVERAGE_AMOUNT, s.LIABILITY_AMOUNT, s.DEDUCTIBLE, s.EFFECTIVE_DATE, s.EXPIRATION_DATE, s.IS_MARINA_ADDITIONAL_INSURED, s.VERIFIED_BY_USER_ID, s.VERIFIED_ON, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_VENDORS <- STG_MOLO_VENDORS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, CONTACT_NAME, EMAIL, PHONE, ADDRESS1, CITY, STATE, POSTAL_CODE, TAX_ID, IS_1099, DUE_DATE_SETTING_ID, IS_ACTIVE, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3118,6 +3322,12 @@ MERGE INTO DW_MOLO_VENDORS t
     VALUES (s.ID, s.NAME, s.CONTACT_NAME, s.EMAIL, s.PHONE, s.ADDRESS1, s.CITY, s.STATE, s.POSTAL_CODE, s.TAX_ID, s.IS_1099, s.DUE_DATE_SETTING_ID, s.IS_ACTIVE, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_ITEM_MASTERS <- STG_MOLO_ITEM_MASTERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, SKU, NAME, DESCRIPTION, INVOICE_ITEM_TYPE_ID, CHARGE_METHOD_ID, GL_ACCOUNT_ID, TAX_RATE_ID, PREFERRED_VENDOR_ID, UNIT_OF_MEASURE, UNIT_PRICE, COST, QUANTITY_ON_HAND, IS_TAXABLE, IS_INVENTORIED, IS_ACTIVE, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3221,6 +3431,12 @@ MERGE INTO DW_MOLO_ITEM_MASTERS t
 
 -- ===== DW_MOLO_SEASONAL_PRICES <- STG_MOLO_SEASONAL_PRICES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, MARINA_LOCATION_ID, SLIP_TYPE_ID, RESERVATION_TYPE_ID, CHARGE_METHOD_ID, ITEM_MASTER_ID, SEASON_NAME, SEASON_START, SEASON_END, PRICE_PER_FOOT, MINIMUM_LENGTH, MINIMUM_CHARGE, IS_ACTIVE, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -3319,6 +3535,12 @@ MERGE INTO DW_MOLO_SEASONAL_PRICES t
     VALUES (s.ID, s.MARINA_LOCATION_ID, s.SLIP_TYPE_ID, s.RESERVATION_TYPE_ID, s.CHARGE_METHOD_ID, s.ITEM_MASTER_ID, s.SEASON_NAME, s.SEASON_START, s.SEASON_END, s.PRICE_PER_FOOT, s.MINIMUM_LENGTH, s.MINIMUM_CHARGE, s.IS_ACTIVE, s.CREATED_ON, s.MODIFIED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_TRANSIENT_PRICES <- STG_MOLO_TRANSIENT_PRICES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, MARINA_LOCATION_ID, SLIP_TYPE_ID, CHARGE_METHOD_ID, ITEM_MASTER_ID, NAME, SEASON_START, SEASON_END, PRICE_PER_FOOT, WEEKLY_PRICE_PER_FOOT, MONTHLY_PRICE_PER_FOOT, WEEKEND_SURCHARGE_PCT, MINIMUM_NIGHTS, MINIMUM_CHARGE, IS_ACTIVE, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3419,6 +3641,12 @@ MERGE INTO DW_MOLO_TRANSIENT_PRICES t
     VALUES (s.ID, s.MARINA_LOCATION_ID, s.SLIP_TYPE_ID, s.CHARGE_METHOD_ID, s.ITEM_MASTER_ID, s.NAME, s.SEASON_START, s.SEASON_END, s.PRICE_PER_FOOT, s.WEEKLY_PRICE_PER_FOOT, s.MONTHLY_PRICE_PER_FOOT, s.WEEKEND_SURCHARGE_PCT, s.MINIMUM_NIGHTS, s.MINIMUM_CHARGE, s.IS_ACTIVE, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_RESERVATIONS <- STG_MOLO_RESERVATIONS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CONFIRMATION_NUMBER, ACCOUNT_ID, BOAT_ID, SLIP_ID, MARINA_LOCATION_ID, RESERVATION_TYPE_ID, STATUS_ID, ARRIVAL_DATE, DEPARTURE_DATE, RATE_TYPE, RATE, CHARGE_METHOD_ID, TOTAL_AMOUNT, DEPOSIT_AMOUNT, GUESTS, IS_ONLINE_BOOKING, BOOKED_ON, CANCELLED_ON, CREATED_BY_USER_ID, NOTES, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3527,6 +3755,12 @@ MERGE INTO DW_MOLO_RESERVATIONS t
 
 -- ===== DW_MOLO_RESERVATION_EQUIPMENT <- STG_MOLO_RESERVATION_EQUIPMENT =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, RESERVATION_ID, EQUIPMENT_TYPE_ID, QUANTITY, DAILY_RATE, NOTES, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT RESERVATION_ID, EQUIPMENT_TYPE_ID, COUNT(*) AS N_
@@ -3614,6 +3848,12 @@ MERGE INTO DW_MOLO_RESERVATION_EQUIPMENT t
     VALUES (s.RESERVATION_ID, s.EQUIPMENT_TYPE_ID, s.QUANTITY, s.DAILY_RATE, s.NOTES, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_WAITING_LIST <- STG_MOLO_WAITING_LIST =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CONTACT_ID, ACCOUNT_ID, BOAT_ID, MARINA_LOCATION_ID, SLIP_TYPE_ID, RESERVATION_TYPE_ID, REQUESTED_LENGTH, REQUESTED_BEAM, REQUESTED_ON, DESIRED_START_DATE, PRIORITY, STATUS, DEPOSIT_AMOUNT, NOTES, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3714,6 +3954,12 @@ MERGE INTO DW_MOLO_WAITING_LIST t
     VALUES (s.ID, s.CONTACT_ID, s.ACCOUNT_ID, s.BOAT_ID, s.MARINA_LOCATION_ID, s.SLIP_TYPE_ID, s.RESERVATION_TYPE_ID, s.REQUESTED_LENGTH, s.REQUESTED_BEAM, s.REQUESTED_ON, s.DESIRED_START_DATE, s.PRIORITY, s.STATUS, s.DEPOSIT_AMOUNT, s.NOTES, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_INVOICES <- STG_MOLO_INVOICES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, INVOICE_NUMBER, ACCOUNT_ID, RESERVATION_ID, MARINA_LOCATION_ID, INVOICE_TYPE_ID, INVOICE_STATUS_ID, CURRENCY_ID, INVOICE_DATE, DUE_DATE, BILLING_PERIOD_START, BILLING_PERIOD_END, SUBTOTAL, TAX_AMOUNT, DISCOUNT_AMOUNT, TOTAL, AMOUNT_PAID, BALANCE, MEMO, IS_POSTED, POSTED_ON, CREATED_BY_USER_ID, IS_ARCHIVED, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -3824,6 +4070,12 @@ MERGE INTO DW_MOLO_INVOICES t
 
 -- ===== DW_MOLO_INVOICE_ITEMS <- STG_MOLO_INVOICE_ITEMS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, INVOICE_ID, LINE_NUMBER, ITEM_MASTER_ID, INVOICE_ITEM_TYPE_ID, DESCRIPTION, QUANTITY, UNIT_PRICE, AMOUNT, TAX_RATE_ID, TAX_AMOUNT, DISCOUNT_PCT, GL_ACCOUNT_ID, SERVICE_FROM, SERVICE_TO, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -3924,6 +4176,12 @@ MERGE INTO DW_MOLO_INVOICE_ITEMS t
 
 -- ===== DW_MOLO_TRANSACTIONS <- STG_MOLO_TRANSACTIONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCOUNT_ID, INVOICE_ID, TRANSACTION_TYPE_ID, PAYMENT_METHOD_ID, CURRENCY_ID, TRANSACTION_DATE, AMOUNT, REFERENCE_NUMBER, PROCESSOR, MEMO, IS_VOIDED, VOIDED_ON, CREATED_BY_USER_ID, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -4022,6 +4280,12 @@ MERGE INTO DW_MOLO_TRANSACTIONS t
     VALUES (s.ID, s.ACCOUNT_ID, s.INVOICE_ID, s.TRANSACTION_TYPE_ID, s.PAYMENT_METHOD_ID, s.CURRENCY_ID, s.TRANSACTION_DATE, s.AMOUNT, s.REFERENCE_NUMBER, s.PROCESSOR, s.MEMO, s.IS_VOIDED, s.VOIDED_ON, s.CREATED_BY_USER_ID, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_WORK_ORDERS <- STG_MOLO_WORK_ORDERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, WORK_ORDER_NUMBER, ACCOUNT_ID, BOAT_ID, MARINA_LOCATION_ID, VENDOR_ID, ASSIGNED_TO_USER_ID, INVOICE_ID, STATUS, PRIORITY, TITLE, DESCRIPTION, OPENED_ON, SCHEDULED_DATE, COMPLETED_ON, ESTIMATED_AMOUNT, TOTAL_AMOUNT, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -4126,6 +4390,12 @@ MERGE INTO DW_MOLO_WORK_ORDERS t
 
 -- ===== DW_MOLO_WORK_ORDER_ITEMS <- STG_MOLO_WORK_ORDER_ITEMS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, WORK_ORDER_ID, LINE_NUMBER, ITEM_MASTER_ID, DESCRIPTION, QUANTITY, LABOR_HOURS, UNIT_PRICE, AMOUNT, IS_BILLABLE, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -4221,6 +4491,12 @@ MERGE INTO DW_MOLO_WORK_ORDER_ITEMS t
 
 -- ===== DW_MOLO_METERS <- STG_MOLO_METERS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, SLIP_ID, METER_TYPE, SERIAL_NUMBER, MULTIPLIER, INSTALLED_ON, IS_ACTIVE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -4311,6 +4587,12 @@ MERGE INTO DW_MOLO_METERS t
     VALUES (s.ID, s.SLIP_ID, s.METER_TYPE, s.SERIAL_NUMBER, s.MULTIPLIER, s.INSTALLED_ON, s.IS_ACTIVE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_METER_READINGS <- STG_MOLO_METER_READINGS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, METER_ID, RESERVATION_ID, READING_DATE, PREVIOUS_READING, READING, CONSUMPTION, UNIT_RATE, AMOUNT, INVOICE_ITEM_ID, READ_BY_USER_ID, CREATED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -4407,6 +4689,12 @@ MERGE INTO DW_MOLO_METER_READINGS t
     VALUES (s.ID, s.METER_ID, s.RESERVATION_ID, s.READING_DATE, s.PREVIOUS_READING, s.READING, s.CONSUMPTION, s.UNIT_RATE, s.AMOUNT, s.INVOICE_ITEM_ID, s.READ_BY_USER_ID, s.CREATED_ON, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_FUEL_SALES <- STG_MOLO_FUEL_SALES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, MARINA_LOCATION_ID, ACCOUNT_ID, BOAT_ID, INVOICE_ID, ITEM_MASTER_ID, FUEL_TYPE, PUMP_NUMBER, GALLONS, PRICE_PER_GALLON, AMOUNT, TAX_AMOUNT, PAYMENT_METHOD_ID, SOLD_ON, SOLD_BY_USER_ID, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -4507,6 +4795,12 @@ MERGE INTO DW_MOLO_FUEL_SALES t
 
 -- ===== DW_MOLO_DOCUMENTS <- STG_MOLO_DOCUMENTS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCOUNT_ID, BOAT_ID, RESERVATION_ID, DOCUMENT_TYPE, FILE_NAME, CONTENT_TYPE, FILE_SIZE_BYTES, URL, UPLOADED_BY_USER_ID, UPLOADED_ON, EXPIRES_ON, IS_ARCHIVED, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -4603,6 +4897,12 @@ MERGE INTO DW_MOLO_DOCUMENTS t
     VALUES (s.ID, s.ACCOUNT_ID, s.BOAT_ID, s.RESERVATION_ID, s.DOCUMENT_TYPE, s.FILE_NAME, s.CONTENT_TYPE, s.FILE_SIZE_BYTES, s.URL, s.UPLOADED_BY_USER_ID, s.UPLOADED_ON, s.EXPIRES_ON, s.IS_ARCHIVED, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_MOLO_NOTES <- STG_MOLO_NOTES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCOUNT_ID, CONTACT_ID, BOAT_ID, RESERVATION_ID, NOTE_TYPE, SUBJECT, BODY, IS_PINNED, IS_PRIVATE, CREATED_BY_USER_ID, CREATED_ON, MODIFIED_ON, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)

@@ -7,6 +7,12 @@
 
 -- ===== DW_NS_CURRENCIES <- STG_NS_CURRENCIES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, SYMBOL, NAME, DISPLAYSYMBOL, CURRENCYPRECISION, EXCHANGERATE, ISBASECURRENCY, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -99,6 +105,12 @@ MERGE INTO DW_NS_CURRENCIES t
     VALUES (s.ID, s.SYMBOL, s.NAME, s.DISPLAYSYMBOL, s.CURRENCYPRECISION, s.EXCHANGERATE, s.ISBASECURRENCY, s.ISINACTIVE, s.LASTMODIFIEDDATE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_SUBSIDIARIES <- STG_NS_SUBSIDIARIES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, FULLNAME, LEGALNAME, COUNTRY, STATE, CURRENCY, ISELIMINATION, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -193,6 +205,12 @@ MERGE INTO DW_NS_SUBSIDIARIES t
     VALUES (s.ID, s.NAME, s.FULLNAME, s.LEGALNAME, s.COUNTRY, s.STATE, s.CURRENCY, s.ISELIMINATION, s.ISINACTIVE, s.LASTMODIFIEDDATE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_ACCOUNTING_PERIODS <- STG_NS_ACCOUNTING_PERIODS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, PERIODNAME, STARTDATE, ENDDATE, ISQUARTER, ISYEAR, ISADJUST, ISPOSTING, CLOSED, APLOCKED, ARLOCKED, ALLLOCKED, CLOSEDONDATE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -292,6 +310,12 @@ MERGE INTO DW_NS_ACCOUNTING_PERIODS t
 
 -- ===== DW_NS_ACCOUNTS <- STG_NS_ACCOUNTS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCTNUMBER, ACCOUNTSEARCHDISPLAYNAME, FULLNAME, ACCTTYPE, SUBSIDIARY, CURRENCY, DESCRIPTION, ISSUMMARY, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -386,6 +410,12 @@ MERGE INTO DW_NS_ACCOUNTS t
     VALUES (s.ID, s.ACCTNUMBER, s.ACCOUNTSEARCHDISPLAYNAME, s.FULLNAME, s.ACCTTYPE, s.SUBSIDIARY, s.CURRENCY, s.DESCRIPTION, s.ISSUMMARY, s.ISINACTIVE, s.LASTMODIFIEDDATE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_ENTITIES <- STG_NS_ENTITIES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ENTITYID, ENTITYTYPE, ISPERSON, COMPANYNAME, FIRSTNAME, LASTNAME, EMAIL, PHONE, BILLADDRESS1, BILLCITY, BILLSTATE, BILLZIP, SUBSIDIARY, CREDITLIMIT, COMMENTS, ISINACTIVE, DATECREATED, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -490,6 +520,12 @@ MERGE INTO DW_NS_ENTITIES t
 
 -- ===== DW_NS_DEPARTMENTS <- STG_NS_DEPARTMENTS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, FULLNAME, SUBSIDIARY, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -580,6 +616,12 @@ MERGE INTO DW_NS_DEPARTMENTS t
 
 -- ===== DW_NS_CLASSIFICATIONS <- STG_NS_CLASSIFICATIONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, FULLNAME, SUBSIDIARY, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -669,6 +711,12 @@ MERGE INTO DW_NS_CLASSIFICATIONS t
     VALUES (s.ID, s.NAME, s.FULLNAME, s.SUBSIDIARY, s.ISINACTIVE, s.LASTMODIFIEDDATE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_LOCATIONS <- STG_NS_LOCATIONS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, FULLNAME, SUBSIDIARY, CITY, STATE, ISINACTIVE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -762,6 +810,12 @@ MERGE INTO DW_NS_LOCATIONS t
 
 -- ===== DW_NS_TRANSACTION_TYPES <- STG_NS_TRANSACTION_TYPES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, CODE, NAME, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT CODE, COUNT(*) AS N_
@@ -847,6 +901,12 @@ MERGE INTO DW_NS_TRANSACTION_TYPES t
     VALUES (s.CODE, s.NAME, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_TRANSACTIONS <- STG_NS_TRANSACTIONS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, TRANID, TRANDATE, TRAN_TYPE, ENTITY, POSTINGPERIOD, SUBSIDIARY, CURRENCY, EXCHANGERATE, STATUS, MEMO, OTHERREFNUM, DUEDATE, FOREIGNTOTAL, POSTING, VOIDED, CREATEDDATE, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -950,6 +1010,12 @@ MERGE INTO DW_NS_TRANSACTIONS t
 
 -- ===== DW_NS_TRANSACTION_LINES <- STG_NS_TRANSACTION_LINES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, TRANSACTION, LINESEQUENCENUMBER, MEMO, ENTITY, EXPENSEACCOUNT, DEPARTMENT, CLASS_ID, LOCATION, QUANTITY, RATE, NETAMOUNT, FOREIGNAMOUNT, MAINLINE, TAXLINE, ISCOGS, CLEARED, LINELASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1051,6 +1117,12 @@ MERGE INTO DW_NS_TRANSACTION_LINES t
     VALUES (s.ID, s.TRANSACTION, s.LINESEQUENCENUMBER, s.MEMO, s.ENTITY, s.EXPENSEACCOUNT, s.DEPARTMENT, s.CLASS_ID, s.LOCATION, s.QUANTITY, s.RATE, s.NETAMOUNT, s.FOREIGNAMOUNT, s.MAINLINE, s.TAXLINE, s.ISCOGS, s.CLEARED, s.LINELASTMODIFIEDDATE, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_NS_TRANSACTION_ACCT_LINES <- STG_NS_TRANSACTION_ACCT_LINES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, TRANSACTION, TRANSACTIONLINE, ACCOUNT, ACCOUNTINGBOOK, DEBIT, CREDIT, AMOUNT, NETAMOUNT, POSTING, LASTMODIFIEDDATE, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)

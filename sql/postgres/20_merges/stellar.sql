@@ -7,6 +7,12 @@
 
 -- ===== DW_STELLAR_LOCATIONS <- STG_STELLAR_LOCATIONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, STREET, CITY, STATE, ZIP, PHONE, EMAIL, TIMEZONE, TAX_RATE, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -104,6 +110,12 @@ MERGE INTO DW_STELLAR_LOCATIONS t
 
 -- ===== DW_STELLAR_SEASONS <- STG_STELLAR_SEASONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, NAME, START_DATE, END_DATE, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -196,6 +208,12 @@ MERGE INTO DW_STELLAR_SEASONS t
 
 -- ===== DW_STELLAR_CATEGORIES <- STG_STELLAR_CATEGORIES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, SORT_ORDER, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -284,6 +302,12 @@ MERGE INTO DW_STELLAR_CATEGORIES t
     VALUES (s.ID, s.NAME, s.SORT_ORDER, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_CLUB_TIERS <- STG_STELLAR_CLUB_TIERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, MONTHLY_FEE, INITIATION_FEE, DISCOUNT_PCT, MAX_ACTIVE_BOOKINGS, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -378,6 +402,12 @@ MERGE INTO DW_STELLAR_CLUB_TIERS t
 
 -- ===== DW_STELLAR_AMENITIES <- STG_STELLAR_AMENITIES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, ICON, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -466,6 +496,12 @@ MERGE INTO DW_STELLAR_AMENITIES t
     VALUES (s.ID, s.NAME, s.ICON, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_HOLIDAYS <- STG_STELLAR_HOLIDAYS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, NAME, HOLIDAY_DATE, SURCHARGE_PCT, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -558,6 +594,12 @@ MERGE INTO DW_STELLAR_HOLIDAYS t
 
 -- ===== DW_STELLAR_STYLE_GROUPS <- STG_STELLAR_STYLE_GROUPS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, NAME, SORT_ORDER, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -648,6 +690,12 @@ MERGE INTO DW_STELLAR_STYLE_GROUPS t
 
 -- ===== DW_STELLAR_ACCESSORY_TIERS <- STG_STELLAR_ACCESSORY_TIERS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, NAME, SORT_ORDER, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -736,6 +784,12 @@ MERGE INTO DW_STELLAR_ACCESSORY_TIERS t
     VALUES (s.ID, s.NAME, s.SORT_ORDER, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_CUSTOMERS <- STG_STELLAR_CUSTOMERS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CLUB_TIER_ID, LOCATION_ID, FIRST_NAME, LAST_NAME, EMAIL, PHONE, MOBILE_PHONE, ADDRESS1, ADDRESS2, CITY, STATE, ZIP, COUNTRY, BIRTH_DATE, DRIVERS_LICENSE, DRIVERS_LICENSE_STATE, DRIVERS_LICENSE_EXPIRES, BOATER_EDUCATION_CARD, EMERGENCY_CONTACT_NAME, EMERGENCY_CONTACT_PHONE, MARKETING_OPT_IN, WAIVER_SIGNED_AT, NOTES, CREATED_AT, UPDATED_AT, DELETED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -848,6 +902,12 @@ MERGE INTO DW_STELLAR_CUSTOMERS t
 
 -- ===== DW_STELLAR_COUPONS <- STG_STELLAR_COUPONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, CODE, DESCRIPTION, DISCOUNT_TYPE, DISCOUNT_VALUE, VALID_FROM, VALID_TO, MAX_USES, TIMES_USED, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -945,6 +1005,12 @@ MERGE INTO DW_STELLAR_COUPONS t
 
 -- ===== DW_STELLAR_ACCESSORIES <- STG_STELLAR_ACCESSORIES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, ACCESSORY_TIER_ID, NAME, DESCRIPTION, PRICE, PRICE_TYPE, QUANTITY_AVAILABLE, IS_TAXABLE, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1041,6 +1107,12 @@ MERGE INTO DW_STELLAR_ACCESSORIES t
 
 -- ===== DW_STELLAR_ACCESSORY_OPTIONS <- STG_STELLAR_ACCESSORY_OPTIONS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, ACCESSORY_ID, NAME, PRICE_ADJUSTMENT, SORT_ORDER, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1131,6 +1203,12 @@ MERGE INTO DW_STELLAR_ACCESSORY_OPTIONS t
     VALUES (s.ID, s.ACCESSORY_ID, s.NAME, s.PRICE_ADJUSTMENT, s.SORT_ORDER, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_STYLES <- STG_STELLAR_STYLES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_GROUP_ID, CATEGORY_ID, LOCATION_ID, NAME, MAKE, MODEL, MODEL_YEAR, LENGTH_FT, CAPACITY, HORSEPOWER, MIN_RENTER_AGE, DEPOSIT_AMOUNT, REQUIRES_LICENSE, DESCRIPTION, SORT_ORDER, IS_ACTIVE, CREATED_AT, UPDATED_AT, DELETED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1236,6 +1314,12 @@ MERGE INTO DW_STELLAR_STYLES t
 
 -- ===== DW_STELLAR_STYLE_BOATS <- STG_STELLAR_STYLE_BOATS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_ID, LOCATION_ID, NAME, HULL_NUMBER, REGISTRATION_NUMBER, STATUS, ENGINE_HOURS, PURCHASED_ON, NOTES, CREATED_AT, UPDATED_AT, DELETED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1333,6 +1417,12 @@ MERGE INTO DW_STELLAR_STYLE_BOATS t
 
 -- ===== DW_STELLAR_STYLE_TIMES <- STG_STELLAR_STYLE_TIMES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_ID, SEASON_ID, LABEL, DEPART_TIME, RETURN_TIME, DURATION_HOURS, IS_ACTIVE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1426,6 +1516,12 @@ MERGE INTO DW_STELLAR_STYLE_TIMES t
     VALUES (s.ID, s.STYLE_ID, s.SEASON_ID, s.LABEL, s.DEPART_TIME, s.RETURN_TIME, s.DURATION_HOURS, s.IS_ACTIVE, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_STYLE_PRICES <- STG_STELLAR_STYLE_PRICES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_ID, SEASON_ID, STYLE_TIME_ID, PRICE, WEEKEND_PRICE, HOLIDAY_PRICE, MEMBER_PRICE, EFFECTIVE_FROM, EFFECTIVE_TO, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1523,6 +1619,12 @@ MERGE INTO DW_STELLAR_STYLE_PRICES t
 
 -- ===== DW_STELLAR_STYLE_HOUR_PRICES <- STG_STELLAR_STYLE_HOUR_PRICES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_ID, SEASON_ID, HOURS, PRICE, WEEKEND_PRICE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1614,6 +1716,12 @@ MERGE INTO DW_STELLAR_STYLE_HOUR_PRICES t
     VALUES (s.ID, s.STYLE_ID, s.SEASON_ID, s.HOURS, s.PRICE, s.WEEKEND_PRICE, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_STYLE_PHOTOS <- STG_STELLAR_STYLE_PHOTOS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, STYLE_ID, URL, CAPTION, SORT_ORDER, IS_PRIMARY, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1707,6 +1815,12 @@ MERGE INTO DW_STELLAR_STYLE_PHOTOS t
 
 -- ===== DW_STELLAR_SEASON_DATES <- STG_STELLAR_SEASON_DATES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, SEASON_ID, START_DATE, END_DATE, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1796,6 +1910,12 @@ MERGE INTO DW_STELLAR_SEASON_DATES t
     VALUES (s.ID, s.SEASON_ID, s.START_DATE, s.END_DATE, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_CUSTOMER_BOATS <- STG_STELLAR_CUSTOMER_BOATS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CUSTOMER_ID, BOAT_NAME, MAKE, MODEL, MODEL_YEAR, LENGTH_FT, BEAM_FT, REGISTRATION_NUMBER, HULL_NUMBER, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -1893,6 +2013,12 @@ MERGE INTO DW_STELLAR_CUSTOMER_BOATS t
 
 -- ===== DW_STELLAR_WAITLISTS <- STG_STELLAR_WAITLISTS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CUSTOMER_ID, STYLE_ID, LOCATION_ID, REQUESTED_DATE, PARTY_SIZE, STATUS, NOTIFIED_AT, NOTES, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -1987,6 +2113,12 @@ MERGE INTO DW_STELLAR_WAITLISTS t
     VALUES (s.ID, s.CUSTOMER_ID, s.STYLE_ID, s.LOCATION_ID, s.REQUESTED_DATE, s.PARTY_SIZE, s.STATUS, s.NOTIFIED_AT, s.NOTES, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_BOOKINGS <- STG_STELLAR_BOOKINGS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, BOOKING_NUMBER, CUSTOMER_ID, LOCATION_ID, STYLE_ID, STYLE_TIME_ID, COUPON_ID, STATUS, CHANNEL, BOOKING_DATE, DEPARTURE_DATE, DEPART_AT, RETURN_AT, CHECKED_OUT_AT, CHECKED_IN_AT, PARTY_SIZE, SUBTOTAL, DISCOUNT, TAX, FEES, TOTAL, DEPOSIT, BALANCE_DUE, DAMAGE_WAIVER, IS_CLUB_BOOKING, NOTES, CANCELLED_AT, CREATED_AT, UPDATED_AT, DELETED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2102,6 +2234,12 @@ MERGE INTO DW_STELLAR_BOOKINGS t
 
 -- ===== DW_STELLAR_BOOKING_BOATS <- STG_STELLAR_BOOKING_BOATS =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, BOOKING_ID, STYLE_BOAT_ID, PRICE, ENGINE_HOURS_OUT, ENGINE_HOURS_IN, FUEL_GALLONS_USED, DAMAGE_REPORTED, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2195,6 +2333,12 @@ MERGE INTO DW_STELLAR_BOOKING_BOATS t
     VALUES (s.ID, s.BOOKING_ID, s.STYLE_BOAT_ID, s.PRICE, s.ENGINE_HOURS_OUT, s.ENGINE_HOURS_IN, s.FUEL_GALLONS_USED, s.DAMAGE_REPORTED, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_BOOKING_PAYMENTS <- STG_STELLAR_BOOKING_PAYMENTS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, BOOKING_ID, AMOUNT, PAID_AT, METHOD, STATUS, PAYMENT_KIND, CARD_BRAND, CARD_LAST4, PROCESSOR_REF, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2292,6 +2436,12 @@ MERGE INTO DW_STELLAR_BOOKING_PAYMENTS t
 
 -- ===== DW_STELLAR_BOOKING_ACCESSORY <- STG_STELLAR_BOOKING_ACCESSORY =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, BOOKING_ID, ACCESSORY_ID, ACCESSORY_OPTION_ID, QUANTITY, UNIT_PRICE, TOTAL, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT BOOKING_ID, ACCESSORY_ID, COUNT(*) AS N_
@@ -2382,6 +2532,12 @@ MERGE INTO DW_STELLAR_BOOKING_ACCESSORY t
     VALUES (s.BOOKING_ID, s.ACCESSORY_ID, s.ACCESSORY_OPTION_ID, s.QUANTITY, s.UNIT_PRICE, s.TOTAL, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_POS_ITEMS <- STG_STELLAR_POS_ITEMS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, SKU, NAME, CATEGORY, PRICE, COST, IS_TAXABLE, IS_ACTIVE, CREATED_AT, UPDATED_AT, DELETED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2479,6 +2635,12 @@ MERGE INTO DW_STELLAR_POS_ITEMS t
 
 -- ===== DW_STELLAR_POS_SALES <- STG_STELLAR_POS_SALES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, POS_ITEM_ID, CUSTOMER_ID, BOOKING_ID, QUANTITY, UNIT_PRICE, TAX, TOTAL, PAYMENT_METHOD, SOLD_AT, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2575,6 +2737,12 @@ MERGE INTO DW_STELLAR_POS_SALES t
     VALUES (s.ID, s.LOCATION_ID, s.POS_ITEM_ID, s.CUSTOMER_ID, s.BOOKING_ID, s.QUANTITY, s.UNIT_PRICE, s.TAX, s.TOTAL, s.PAYMENT_METHOD, s.SOLD_AT, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_FUEL_SALES <- STG_STELLAR_FUEL_SALES =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, CUSTOMER_ID, BOOKING_ID, STYLE_BOAT_ID, CUSTOMER_BOAT_ID, FUEL_TYPE, GALLONS, PRICE_PER_GALLON, TOTAL, PAYMENT_METHOD, SOLD_AT, NOTES, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
@@ -2675,6 +2843,12 @@ MERGE INTO DW_STELLAR_FUEL_SALES t
 
 -- ===== DW_STELLAR_CLOSED_DATES <- STG_STELLAR_CLOSED_DATES =====
 
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, LOCATION_ID, CLOSED_DATE, REASON, IS_ALL_DAY, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
+
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
     FROM (SELECT ID, COUNT(*) AS N_
@@ -2765,6 +2939,12 @@ MERGE INTO DW_STELLAR_CLOSED_DATES t
     VALUES (s.ID, s.LOCATION_ID, s.CLOSED_DATE, s.REASON, s.IS_ALL_DAY, s.CREATED_AT, s.UPDATED_AT, s.ROW_HASH, LOCALTIMESTAMP, LOCALTIMESTAMP, %(backup_date)s, 0, NULL);
 
 -- ===== DW_STELLAR_BLACKLISTS <- STG_STELLAR_BLACKLISTS =====
+
+-- the load classified the date's keys against the DW at the version the DW still has (MARINA_PRECLASSIFIED; <partition> is the date's STG partition): the delta from its keys, and no classify join below
+CREATE TEMP TABLE MERGE_DELTA
+    ON COMMIT DROP AS
+    SELECT ACTION_, ID, CUSTOMER_ID, FIRST_NAME, LAST_NAME, EMAIL, PHONE, DRIVERS_LICENSE, REASON, ADDED_BY, CREATED_AT, UPDATED_AT, ROW_HASH
+    FROM <partition>_pc;
 
 -- distinct keys and rows of the date (a key repeats when rows > keys)
 SELECT COUNT(*), COALESCE(SUM(N_), 0)
