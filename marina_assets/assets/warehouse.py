@@ -40,6 +40,8 @@ def _metadata(results: list[MergeResult]) -> dict[str, Any]:
         "dates": ", ".join(f"{r.backup_date}:{r.status}" for r in results),
         # > 1: PostgreSQL helper connections split the classify; 1 after a fallback (see the logs)
         "classify_connections": max(r.classify_connections for r in results),
+        # True: the merge used the delta its STG load classified (PostgreSQL, `pg_load_classify`)
+        "classified_at_load": any(r.classified_at_load for r in results),
     }
     notes = [r.message for r in results if r.message]
     if notes:

@@ -100,6 +100,7 @@ def load_backup(
                         batch = batch.append_column(audit.ROW_HASH, hasher.hashes(ev.table, batch))
                     dest = store.destination(ev.table, backup_date)
                     st.result.rows_loaded += wh.insert_arrow(dest, batch, st.target.constants)
+                    store.observe(ev.table, backup_date, batch)
                     _collect_keys(st, ev.batch)
                     for err in wh.take_row_errors():
                         st.rejects.append(_refused(ev, err))

@@ -11,10 +11,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
+from marina_assets.catalog.model import Table
 from marina_assets.warehouse.dialects import Dialect
 from marina_assets.warehouse.staging_store import RowStore, StagingStore
 
@@ -89,6 +91,12 @@ class Warehouse(ABC):
         has changed anything the SELECTs read. False, with nothing done, where that cannot
         happen: the caller then runs the work itself."""
         return False
+
+    def load_delta(self, table: Table, backup_date: date, keys: int) -> tuple[str, int] | None:
+        """(table, rows) of the delta the load of `backup_date` classified, when it is still valid
+        for the DW table as this transaction sees it (PostgreSQL: `pg_load_classify`); None: the
+        merge classifies. Call it in the merge's transaction, before anything changed the DW."""
+        return None
 
     def staging_store(self) -> StagingStore:
         """How a load writes, replaces and prunes STG rows of a date (see `staging_store`)."""

@@ -48,6 +48,7 @@ from marina_assets.warehouse.merge_sql import (
 )
 
 DELTA = "MERGE_DELTA"  # transaction-scoped: the keys that need an action and their new values
+DELTA_DROP = f"DROP TABLE IF EXISTS {DELTA}"
 ACTION = "ACTION_"
 IN_SNAPSHOT = "IN_SNAPSHOT_"  # 1 on every snapshot row, so a NULL marks a DW-only key
 DW_AUDIT = ", ".join(
@@ -125,6 +126,13 @@ def classify_parts(dialect: Dialect, table: Table, parts: int) -> tuple[str, tup
     return shape, selects
 
 
+def from_load(dialect: Dialect, table: Table, delta_table: str) -> str:
+    """Fill MERGE_DELTA from the rows the load classified (`pg_load_classify`); no join."""
+    return dialect.temp_table(
+        DELTA, f"SELECT {ACTION}, {', '.join(carried_columns(dialect, table))} FROM {delta_table}"
+    )
+
+
 def _confirm(dialect: Dialect, table: Table) -> str:
     """Drop the U rows whose values all equal the DW row's; store their hash in the DW row."""
     dw, h, pk = table.dw_name, audit.ROW_HASH, ", ".join(f"{table.dw_name}.{k}" for k in table.primary_key)
@@ -172,5 +180,5 @@ def delta_statements(dialect: Dialect, table: Table) -> DeltaStatements:
         action_counts=f"SELECT {ACTION}, COUNT(*) FROM {DELTA} GROUP BY {ACTION}",
         repeated_keys=f"SELECT {pk} FROM {DELTA} GROUP BY {pk} HAVING COUNT(*) > 1 LIMIT 1",
         apply=_apply(dialect, table),
-        drop=f"DROP TABLE IF EXISTS {DELTA}",
+        drop=DELTA_DROP,
     )

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse import pipeline_log
 from marina_assets.warehouse.backend import Warehouse
-from marina_assets.warehouse.merge_delta import DELTA, classify_parts, delta_statements
+from marina_assets.warehouse.merge_delta import DELTA, DELTA_DROP, classify_parts, delta_statements, from_load
 from marina_assets.warehouse.merge_sql import merge_statements
 
 
@@ -51,6 +51,7 @@ class MergeResult:
     live_rows: int = 0  # live DW rows after the merge
     message: str = ""
     classify_connections: int = 1  # connections the classify join ran on (PostgreSQL helpers)
+    classified_at_load: bool = False  # the load's delta was used, no classify join ran
 
     def counts(self) -> dict[str, int]:
         return {
@@ -125,11 +126,13 @@ def _apply(
     # the loader counted the keys as it staged them: when none repeats, skip counting in SQL
     keys = pipeline_log.staged_unique_rows(wh, table, backup_date)
     if keys is not None:
-        result.classify_connections = _classify_staged(wh, table, d, keys, split)
+        result.classified_at_load = _delta_from_load(wh, table, d, keys)
+        if not result.classified_at_load:
+            result.classify_connections = _classify_staged(wh, table, d, keys, split)
         if wh.fetchall(delta.repeated_keys):  # STG not as the log says (e.g. two runs' rows)
             wh.execute(delta.drop)
             keys = None
-            result.classify_connections = 1
+            result.classify_connections, result.classified_at_load = 1, False
     if keys is None:
         keys = _classify_counted(wh, table, backup_date, run_id, result)
     result.snapshot_rows = keys  # after the dedupe: one row per key
@@ -163,6 +166,18 @@ def _apply(
     # after a bulk change (the first load of a table, a replay) refresh now, not in the next merge
     changed = result.inserted + result.updated + result.revived + result.deleted
     wh.refresh_statistics(table.dw_name, changed)
+
+
+def _delta_from_load(wh: Warehouse, table: Table, d: dict[str, date], keys: int) -> bool:
+    """MERGE_DELTA from the delta the date's load classified, when the DW is still as the load saw
+    it (PostgreSQL, `pg_load_classify`) and the delta has all its rows; else False, nothing made."""
+    found = wh.load_delta(table, d["backup_date"], keys)
+    if found is None:
+        return False
+    if wh.execute(from_load(wh.dialect, table, found[0]), d) == found[1]:
+        return True
+    wh.execute(DELTA_DROP)
+    return False
 
 
 def _classify_staged(wh: Warehouse, table: Table, d: dict[str, date], keys: int, split: bool) -> int:

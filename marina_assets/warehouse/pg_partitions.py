@@ -19,6 +19,10 @@ table or the next retention run to drop (`_sweep`).
 The date's rows are then one partition: the merge reads that date's pages only however many
 dates are retained (a BRIN index on an unpartitioned table read every page, as the freshly
 COPYed range was not summarized), and retention drops partitions instead of deleting rows.
+
+A table whose DW is big has its rows classified against the DW while they load
+(`pg_load_classify`); `publish` stores the result next to the partition (`<partition>_pc`),
+and dropping a partition drops it too.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 from psycopg import sql
 
 from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
+from marina_assets.warehouse.pg_load_classify import LoadClassifier, drop_delta, eligible, write_delta
 from marina_assets.warehouse.pg_streams import stream_lock
 from marina_assets.warehouse.staging_store import Target
 
@@ -68,6 +74,7 @@ class _Load:
     constants: dict[str, Any]
     streams: dict[int, str] = field(default_factory=dict)  # stream >= 1 -> its table
     batches: int = 0
+    classifier: LoadClassifier | None = None  # a big table's rows, classified against its DW
 
 
 class PartitionStore:
@@ -82,8 +89,15 @@ class PartitionStore:
         for statement in self._leaf(table, load.name, backup_date, constants, 0):
             self.wh.execute_composed(statement)
         self.wh.created_in_transaction(load.name, table.stg_name)
+        if eligible(self.wh, table):
+            load.classifier = LoadClassifier(self.wh.dsn, table)
         self._open[(table.stg_name, backup_date)] = load
         return Target(load.name, {})
+
+    def observe(self, table: Table, backup_date: date, batch: pa.RecordBatch) -> None:
+        classifier = self._open[(table.stg_name, backup_date)].classifier
+        if classifier is not None:
+            classifier.add(batch)
 
     def destination(self, table: Table, backup_date: date) -> str:
         """Where the next batch goes: the streams take turns, batch by batch.
@@ -109,12 +123,16 @@ class PartitionStore:
         self.wh.streams.drop(sorted(load.streams.values()))
         load.streams.clear()
         load.batches = 0
+        if load.classifier is not None:
+            load.classifier.reset()
         self.wh.execute_composed(sql.SQL("TRUNCATE {}").format(sql.Identifier(load.name)))
         self.wh.created_in_transaction(load.name, table.stg_name)
 
     def discard(self, table: Table, backup_date: date, run_id: str) -> None:
         load = self._open.pop((table.stg_name, backup_date), None)
         if load is not None:
+            if load.classifier is not None:
+                load.classifier.abandon()
             self.wh.streams.drop(sorted(load.streams.values()))
             self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(sql.Identifier(load.name)))
 
@@ -139,18 +157,21 @@ class PartitionStore:
                         part, sql.Identifier(leaf), sql.Literal(stream)
                     )
                 )
-        for old in self._partitions(table, lambda d: d == backup_date):
+        for old in self.partitions(table, lambda d: d == backup_date):
             self._drop(table, old)
         self.wh.execute_composed(
             sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
                 stg, sql.Identifier(load.name), sql.Literal(backup_date)
             )
         )
+        delta = load.classifier.finish() if load.classifier is not None else None
+        if delta is not None:
+            write_delta(self.wh, table, load.name, delta)
 
     def prune(self, table: Table, cutoff: date) -> int:
         self._sweep(table)  # the daily retention also drops what dead loads left
         removed = 0
-        for old in self._partitions(table, lambda d: d < cutoff):
+        for old in self.partitions(table, lambda d: d < cutoff):
             removed += self.wh.fetchall(
                 sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(old)).as_string(self.wh.con)
             )[0][0]
@@ -169,7 +190,7 @@ class PartitionStore:
         """
         names = (*table.primary_key, audit.BACKUP_DATE)
         columns = sql.SQL(", ").join(sql.Identifier(c.lower()) for c in names)
-        for name in self._partitions(table, lambda d: d == backup_date):
+        for name in self.partitions(table, lambda d: d == backup_date):
             rows = self.wh.fetchall(
                 "SELECT min(c.reltuples) FROM pg_partition_tree(to_regclass(%(t)s)) t "
                 "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
@@ -218,7 +239,7 @@ class PartitionStore:
             ):
                 self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
 
-    def _partitions(self, table: Table, wanted: Callable[[date], bool]) -> list[str]:
+    def partitions(self, table: Table, wanted: Callable[[date], bool]) -> list[str]:
         rows = self.wh.fetchall(_PARTITIONS, {"parent": table.stg_name.lower()})
         return [name for name, d in rows if wanted(d)]
 
@@ -226,6 +247,7 @@ class PartitionStore:
         stg, part = sql.Identifier(table.stg_name.lower()), sql.Identifier(name)
         self.wh.execute_composed(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(stg, part))
         self.wh.execute_composed(sql.SQL("DROP TABLE {}").format(part))
+        drop_delta(self.wh, name)
 
 
 def unpartitioned(wh: PostgresWarehouse, names: list[str]) -> list[str]:

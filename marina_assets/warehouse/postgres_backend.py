@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date
 from typing import Any
 
 import psycopg
 import pyarrow as pa
 from psycopg.sql import Composable
 
+from marina_assets.catalog.model import Table
 from marina_assets.warehouse import pg_binary
+from marina_assets.warehouse import pg_load_classify as load_classify
 from marina_assets.warehouse.backend import Params, Warehouse
 from marina_assets.warehouse.dialects import POSTGRES
 from marina_assets.warehouse.pg_copy import CopyChannel
@@ -51,6 +54,7 @@ class PostgresWarehouse(Warehouse):
             self.con = psycopg.connect(dsn, autocommit=True)
         except psycopg.OperationalError as e:
             raise ConnectionError(f"cannot connect to PostgreSQL (MARINA_POSTGRES_DSN): {e}") from None
+        self.dsn = dsn  # for the load's DW fetches; may hold a password: never log it
         self._txn: psycopg.Transaction | None = None
         self._copy = CopyChannel(self.con)
         self.streams = CopyStreams(dsn)
@@ -59,6 +63,8 @@ class PostgresWarehouse(Warehouse):
         self._shapes: dict[str, str] = {}
         _tune(self.con)
         self.readers = SnapshotReaders(dsn, _tune)
+        # DW rows from which a load classifies its keys (`pg_load_classify`); None: never
+        self.load_classify_min_rows: int | None = load_classify.MIN_ROWS
 
     def execute(self, sql: str, params: Params = None) -> int:
         self._copy.end()
@@ -184,9 +190,18 @@ class PostgresWarehouse(Warehouse):
             return False
         self.execute(create_empty, params)
         for data in parts:
-            with self.con.cursor().copy(f"COPY {table_name} FROM STDIN (FORMAT binary)") as copy:
-                copy.write(data)
+            self.copy_in(table_name, data)
         return True
+
+    def copy_in(self, table_name: str, data: bytes) -> None:
+        """Append rows already in COPY's binary format."""
+        self._copy.end()
+        with self.con.cursor().copy(f"COPY {table_name} FROM STDIN (FORMAT binary)") as copy:
+            copy.write(data)
+
+    def load_delta(self, table: Table, backup_date: date, keys: int) -> tuple[str, int] | None:
+        partition = PartitionStore(self).partitions(table, lambda d: d == backup_date)
+        return load_classify.usable_delta(self, table, partition[0], keys) if len(partition) == 1 else None
 
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

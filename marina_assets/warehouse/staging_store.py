@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pyarrow as pa
+
 from marina_assets.catalog import audit
 from marina_assets.catalog.model import Table
 from marina_assets.warehouse.ddl import LOAD_LOG
@@ -41,6 +43,10 @@ class StagingStore(Protocol):
 
     def destination(self, table: Table, backup_date: date) -> str:
         """The table the next batch of (table, date) goes to (several for parallel COPY streams)."""
+
+    def observe(self, table: Table, backup_date: date, batch: pa.RecordBatch) -> None:
+        """A batch just written (with its ROW_HASH where the dialect has one); PostgreSQL
+        classifies a big table's keys against the DW as they arrive (`pg_load_classify`)."""
 
     def reset(self, table: Table, backup_date: date, run_id: str) -> None:
         """Forget the rows this load wrote so far (the parser starts the member again)."""
@@ -67,6 +73,9 @@ class RowStore:
 
     def destination(self, table: Table, backup_date: date) -> str:
         return table.stg_name
+
+    def observe(self, table: Table, backup_date: date, batch: pa.RecordBatch) -> None:
+        pass
 
     def reset(self, table: Table, backup_date: date, run_id: str) -> None:
         self._drop_run_rows(table, backup_date, run_id)
