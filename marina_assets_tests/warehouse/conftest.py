@@ -22,8 +22,11 @@ from marina_assets_tests.warehouse.support import BACKENDS, ORACLE_SKIP, T, open
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
     """How to open the warehouse under test: kind plus its path or DSN."""
-    if request.param == "postgres":
-        return {"kind": "postgres", "dsn": request.getfixturevalue("pg_dsn")}
+    if request.param.startswith("postgres"):
+        dsn = request.getfixturevalue("pg_dsn")
+        if request.param == "postgres-load-classify":
+            return {"kind": "postgres", "dsn": dsn, "load_classify": True}
+        return {"kind": "postgres", "dsn": dsn}
     if request.param == "oracle":
         if not os.environ.get("MARINA_ORACLE_DSN"):
             pytest.skip(ORACLE_SKIP)

@@ -66,6 +66,15 @@ def test_deploy_creates_tables_and_views_and_reports_them(backend: dict, tmp_pat
         # outside the catalog, created from its file so the daily views compile before it is filled
         assert report["DW_CALENDAR"] == ("TABLE", "CREATED")
         assert wh.fetchall("SELECT COUNT(*) FROM DW_NS_LIVE_ACCOUNTS_V") == [(0,)]
+        if backend["kind"] == "postgres":
+            assert report["MARINA_BUMP_DW_VERSION"] == ("FUNCTION", "OK")
+            assert report["DW_NS_ACCOUNTS_VERSION"] == ("TRIGGER", "OK")
+            # the file's CREATE OR REPLACE TRIGGER fires on origin only; deploy sets it back to always
+            firing = wh.fetchall(
+                "SELECT DISTINCT t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relname LIKE 'dw\\_ns\\_%' AND NOT t.tgisinternal"
+            )
+            assert firing == [("A",)]
         again = {o.name: o.status for o in deploy(wh, tables, sql_dir)}
         assert again["DW_NS_ACCOUNTS"] == "UNCHANGED"
         assert again["DW_CALENDAR"] == "UNCHANGED"
