@@ -5,9 +5,11 @@
 A 1M-row table (the catalog's DW_MOLO_INVOICE_ITEMS, 16 columns) is staged and merged for day 1
 (not timed); day 2 changes 1% of the rows (including value<->NULL flips), adds 1% new keys and
 drops 0.5%. Timed per backend: staging day 2 from Arrow batches (`load_backup`), then merging it
-(`merge_table`), and for PostgreSQL also the two together; then, each in runs of its own, the
-load with one COPY stream instead of `MARINA_POSTGRES_COPY_STREAMS` (2) and the merge with its
-classify on its own connection instead of split over `MARINA_POSTGRES_MERGE_WORKERS` (2).
+(`merge_table`), and for PostgreSQL also the two together. PostgreSQL runs as configured (the
+load classifies the rows against the DW, `pg_load_classify`) and, in runs taking turns with
+those, with the classify left to the merge (`*_classify_in_merge`); then, each in runs of its
+own, the load with one COPY stream instead of `MARINA_POSTGRES_COPY_STREAMS` (2) and the merge
+with its classify on its own connection instead of split over `MARINA_POSTGRES_MERGE_WORKERS` (2).
 PostgreSQL runs on a throwaway cluster the benchmark starts itself
 (marina_assets_tests/pg_cluster.py).
 
@@ -123,6 +125,16 @@ def _measure(fn: Callable[[], dict]) -> dict[str, Any]:
 
 def _runs(fn: Callable[[], dict]) -> list[dict[str, Any]]:
     return [_measure(fn) for _ in range(RUNS)]
+
+
+def _paired_runs(a: Callable[[], dict], b: Callable[[], dict]) -> tuple[list[dict], list[dict]]:
+    """RUNS runs of each, taking turns (a b b a a b ...), so a drift of the machine's speed over
+    the minutes they take falls on both alike."""
+    out: tuple[list[dict], list[dict]] = ([], [])
+    for i in range(RUNS):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):
+            out[which].append(_measure((a, b)[which]))
+    return out
 
 
 def _median(
@@ -275,7 +287,28 @@ def main() -> None:
         legacy = _median(_runs(legacy_run(legacy_dsn, csv_bytes)))
         base = emit("legacy_csv_executemany_postgres", legacy)["rows_per_s"]
 
-        runs = _runs(backend_run(lambda: PostgresWarehouse(fresh_db()), day1, day2))
+        def variant(
+            load: bool = False, classify: bool = False, at_load: bool = True
+        ) -> Callable[[], PostgresWarehouse]:
+            """A warehouse as before parallel COPY streams (MARINA_POSTGRES_COPY_STREAMS=1), the
+            split classify (MARINA_POSTGRES_MERGE_WORKERS=1) or the classify at load time
+            (`at_load`=False); the others as configured."""
+
+            def open_wh() -> PostgresWarehouse:
+                wh = PostgresWarehouse(fresh_db())
+                if load:
+                    wh.streams.count = 1
+                if classify:
+                    wh.readers.workers = 1
+                if not at_load:
+                    wh.load_classify_min_rows = None
+                return wh
+
+            return open_wh
+
+        runs, in_merge = _paired_runs(
+            backend_run(variant(), day1, day2), backend_run(variant(at_load=False), day1, day2)
+        )
         emit(
             "warehouse_stg_load_postgres",
             _median(runs),
@@ -289,28 +322,24 @@ def main() -> None:
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
-
-        def one_connection(load: bool = False, classify: bool = False) -> Callable[[], PostgresWarehouse]:
-            """A warehouse as before parallel COPY streams (MARINA_POSTGRES_COPY_STREAMS=1) or the
-            split classify (MARINA_POSTGRES_MERGE_WORKERS=1); the other as configured."""
-
-            def open_wh() -> PostgresWarehouse:
-                wh = PostgresWarehouse(fresh_db())
-                if load:
-                    wh.streams.count = 1
-                if classify:
-                    wh.readers.workers = 1
-                return wh
-
-            return open_wh
-
+        emit("warehouse_stg_load_postgres_classify_in_merge", _median(in_merge))
         emit(
-            "warehouse_stg_load_postgres_one_stream",
-            _median(_runs(backend_run(one_connection(load=True), day1, day2))),
+            "warehouse_merge_postgres_classify_in_merge",
+            _median(in_merge, lambda m: m["merge_seconds"], "merge"),
+        )
+        emit(
+            "warehouse_load_and_merge_postgres_classify_in_merge",
+            _median(in_merge, lambda m: m["seconds"] + m["merge_seconds"], "both"),
             baseline="legacy_csv_executemany_postgres",
             baseline_rate=base,
         )
-        single = _runs(backend_run(one_connection(classify=True), day1, day2))
+        emit(
+            "warehouse_stg_load_postgres_one_stream",
+            _median(_runs(backend_run(variant(load=True), day1, day2))),
+            baseline="legacy_csv_executemany_postgres",
+            baseline_rate=base,
+        )
+        single = _runs(backend_run(variant(classify=True, at_load=False), day1, day2))
         emit(
             "warehouse_merge_postgres_one_connection", _median(single, lambda m: m["merge_seconds"], "merge")
         )
