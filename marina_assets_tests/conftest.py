@@ -21,14 +21,25 @@ def pg_cluster() -> Iterator[PgCluster]:
     cluster.stop()
 
 
-@pytest.fixture()
-def pg_dsn(pg_cluster: PgCluster) -> Iterator[str]:
-    """A fresh, empty database on the session cluster; its DSN."""
+def _fresh_database(cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database on `cluster` for the test's lifetime; its DSN."""
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.dsn, autocommit=True) as con:
+    with psycopg.connect(cluster.dsn, autocommit=True) as con:
         con.execute(f"CREATE DATABASE {name}")
-    yield pg_cluster.dsn_for(name)
-    with psycopg.connect(pg_cluster.dsn, autocommit=True) as con:
+    yield cluster.dsn_for(name)
+    with psycopg.connect(cluster.dsn, autocommit=True) as con:
         con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture()
+def pg_dsn(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database on the session cluster; its DSN."""
+    yield from _fresh_database(pg_cluster)
+
+
+@pytest.fixture()
+def other_pg_dsn(pg_cluster: PgCluster) -> Iterator[str]:
+    """A second fresh database, for tests that compare two warehouses side by side."""
+    yield from _fresh_database(pg_cluster)

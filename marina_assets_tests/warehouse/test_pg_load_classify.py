@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,7 +29,6 @@ from marina_assets.warehouse.dw_versions import (
 from marina_assets.warehouse.merger import MergeResult, merge_table
 from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 from marina_assets.warehouse.schema import ensure_schema
-from marina_assets_tests.pg_cluster import PgCluster
 from marina_assets_tests.warehouse.support import T, batch_of, dw, partitions
 
 pytestmark = pytest.mark.integration
@@ -56,17 +54,6 @@ def pg(pg_dsn: str) -> Iterator[PostgresWarehouse]:
     wh = _warehouse(pg_dsn, 1)
     yield wh
     wh.close()
-
-
-@pytest.fixture()
-def other_dsn(pg_cluster: PgCluster) -> Iterator[str]:
-    """A second fresh database on the session cluster (as `pg_dsn`)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.dsn, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    yield pg_cluster.dsn_for(name)
-    with psycopg.connect(pg_cluster.dsn, autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _row(i: int, name: str | None = "n", price: int | str | None = "own", active: bool | None = True) -> Row:
@@ -179,8 +166,8 @@ def _days() -> list[list[Row]]:
     return [BASE, d1, d1, d3, d4, d5, d6]
 
 
-def test_merges_from_the_load_equal_merges_that_classify(pg_dsn: str, other_dsn: str) -> None:
-    fast, slow = _warehouse(pg_dsn, 1), _warehouse(other_dsn, None)
+def test_merges_from_the_load_equal_merges_that_classify(pg_dsn: str, other_pg_dsn: str) -> None:
+    fast, slow = _warehouse(pg_dsn, 1), _warehouse(other_pg_dsn, None)
     fast.streams.count = slow.streams.count = 2  # the batches take turns, whatever the environment says
     model = _Model()
     try:
@@ -415,10 +402,10 @@ def test_an_empty_snapshot_holds_its_deletes_either_way(pg: PostgresWarehouse) -
     assert dw(pg) == before
 
 
-def test_a_null_key_leaves_the_classify_to_the_merge(pg_dsn: str, other_dsn: str) -> None:
+def test_a_null_key_leaves_the_classify_to_the_merge(pg_dsn: str, other_pg_dsn: str) -> None:
     rows = [*BASE[1:], (None, "nokey", Decimal(1), D0, True)]
     outcomes = []
-    for dsn, min_rows in ((pg_dsn, 1), (other_dsn, None)):
+    for dsn, min_rows in ((pg_dsn, 1), (other_pg_dsn, None)):
         wh = _warehouse(dsn, min_rows)
         try:
             _start(wh)
