@@ -183,10 +183,13 @@ class LoadClassifier:
         if key not in batch.schema.names or batch.column(key).null_count:
             self._usable = False  # a NULL key: the merge's own checks decide
             return
-        self._ids.append(batch.column(key))
-        self._pending.append(batch)
-        if not self._fetch.is_alive() or sum(b.nbytes for b in self._pending) > PENDING_BYTES:
-            self._drain()
+        try:
+            self._ids.append(batch.column(key).cast(pa.int64()))
+            self._pending.append(batch)
+            if not self._fetch.is_alive() or sum(b.nbytes for b in self._pending) > PENDING_BYTES:
+                self._drain()
+        except Exception as e:  # an optimisation that fails must never fail the load
+            self._give_up(e)
 
     def reset(self) -> None:
         self._ids.clear()
@@ -198,20 +201,29 @@ class LoadClassifier:
 
     def abandon(self) -> None:
         """The load of the table failed: forget its rows; the fetch ends on its own."""
-        self._usable = False
         self.reset()
+        self._usable = False
 
     def finish(self) -> LoadDelta | None:
-        self._drain()
-        if not self._usable or self._index is None:
+        """The delta of every row added since the last reset; None: the merge classifies."""
+        try:
+            self._drain()
+            if not self._usable or self._index is None:
+                return None
+            ids = pa.chunked_array(self._ids, pa.int64()).to_numpy()
+            if not unique(ids):
+                return None
+            gone = self._index.gone()
+            action = pa.array(np.full(len(gone), b"D", dtype="S1")).cast(pa.string())
+            deletes = pa.record_batch({ACTION: action, self.table.primary_key[0]: gone})
+            return LoadDelta(self._index.dw.version, [*self._kept, deletes], len(ids))
+        except Exception as e:
+            self._give_up(e)
             return None
-        ids = pa.chunked_array(self._ids, pa.int64()).to_numpy()
-        if not unique(ids):
-            return None
-        gone = self._index.gone()
-        action = pa.array(np.full(len(gone), b"D", dtype="S1")).cast(pa.string())
-        deletes = pa.record_batch({ACTION: action, self.table.primary_key[0]: gone})
-        return LoadDelta(self._index.dw.version, [*self._kept, deletes], len(ids))
+
+    def _give_up(self, e: Exception) -> None:
+        log.warning("classifying %s at load failed (%s): its merge classifies", self.table.dw_name, e)
+        self.abandon()
 
     def _drain(self) -> None:
         self._fetch.join()

@@ -26,6 +26,7 @@ from marina_assets.warehouse.dw_versions import (
     bump_sql,
     trigger_sql,
 )
+from marina_assets.warehouse.load_classify import DwIndex
 from marina_assets.warehouse.merger import MergeResult, merge_table
 from marina_assets.warehouse.postgres_backend import PostgresWarehouse
 from marina_assets.warehouse.schema import ensure_schema
@@ -539,3 +540,21 @@ def test_a_write_in_replica_mode_invalidates_the_delta(pg: PostgresWarehouse, pg
     r = merge_table(pg, T, D1, "r1")
     assert dw(pg)[1][0] == "n1"
     assert not r.classified_at_load and _counts(r) == (1, 1, 0, 0)
+
+
+@pytest.mark.parametrize("where", ["actions", "gone"])
+def test_a_classify_that_fails_leaves_the_load_and_the_merge_as_without_it(
+    pg: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    _start(pg)
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room for the keys")
+
+    monkeypatch.setattr(DwIndex, where, broken)  # during a batch, or at publish
+    staged = _stage(pg, D1, [_row(1, "c"), *BASE[2:], _row(61)])
+    assert staged.rows_loaded == 60
+    assert _registry(pg) == [] and _delta_tables(pg) == []
+    assert "classifying DW_MOLO_WIDGETS at load failed (no room for the keys)" in caplog.text
+    r = merge_table(pg, T, D1, "r1")
+    assert not r.classified_at_load and _counts(r) == (1, 1, 1, 0)
