@@ -205,12 +205,14 @@ class PostgresWarehouse(Warehouse):
 
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        # tables and views of the schema; STG's partitions are part of their STG table
+        # tables and views of the schema; STG's partitions and a load's own tables (a stream's
+        # table not attached yet, the load's delta `<partition>_pc`) are part of their STG table
         for table_name, column in self.fetchall(
             "SELECT upper(c.relname), upper(a.attname) "
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "WHERE c.relnamespace = current_schema()::regnamespace "
             "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
+            r"AND c.relname !~ '_\d{8}_[0-9a-f]{8}_(pc|s\d+)$' "
             "AND a.attnum > 0 AND NOT a.attisdropped"
         ):
             out.setdefault(table_name, set()).add(column)
