@@ -2,9 +2,15 @@
 
 The load classifies a date's keys against the DW table as the load read it (`pg_load_classify`);
 the merge may use that delta only when the DW table has not changed since. Statement-level
-triggers on INSERT, UPDATE, DELETE and TRUNCATE bump MARINA_DW_VERSIONS.VERSION in the writer's
-own transaction, whoever the writer is (a merge, a DBA's fix, a restore script), so an equal
-version means the same rows. The cost is one row update per writing statement.
+triggers on INSERT, UPDATE, DELETE and TRUNCATE, enabled ALWAYS (they fire under
+`session_replication_role = replica` too), set MARINA_DW_VERSIONS.VERSION to the next value of
+one sequence in the writer's own transaction, whoever the writer is (a merge, a DBA's fix, a
+restore script). A value is never given twice, so an equal version means the same rows.
+
+The cost: one row update per writing statement, and writers of one DW table queue on its
+version row. A fix by hand that runs while a merge of the same table holds the row waits for
+the merge; if the merge then needs a row the fix changed, PostgreSQL ends one of the two as a
+deadlock (the merge's transaction rolls back whole and the run can be retried).
 
 MARINA_PRECLASSIFIED records, per STG partition, the DW version its load classified against;
 the delta itself is a table next to the partition (`<partition>_pc`), created in the load's
