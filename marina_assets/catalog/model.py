@@ -138,6 +138,11 @@ class Table:
         return tuple(by_name[k] for k in self.primary_key)
 
     @property
+    def single_integer_key(self) -> bool:
+        """The key is one integer column: the PostgreSQL fast paths split and index by it."""
+        return len(self.key_columns) == 1 and self.key_columns[0].type.kind is Kind.INTEGER
+
+    @property
     def value_columns(self) -> tuple[Column, ...]:
         keys = set(self.primary_key)
         return tuple(c for c in self.columns if c.name not in keys)

@@ -4,8 +4,9 @@ The merge's classify join scans the whole DW table and the date's whole partitio
 million-row table it is most of the merge's CPU time. The loader has every loaded row and its
 row hash at hand, so it can classify in memory instead (`load_classify`), given the DW's keys:
 
-1. `open` of a big table's load starts a thread that reads the DW table's (key, row hash,
-   flags) as three arrays, and the table's version (`dw_versions`), in one snapshot;
+1. `open` of a big table's load starts a thread that reads the DW table's keys and row hashes
+   as arrays (and the few keys whose hash is NULL or which are soft-deleted), and the table's
+   version (`dw_versions`), in one snapshot;
 2. each batch, as it is COPYed into the partition, is classified against them, and only its
    rows that need an action are kept (with ACTION_); the D keys follow at the end;
 3. `publish` writes those rows to `<partition>_pc` and the version to MARINA_PRECLASSIFIED, in
@@ -32,8 +33,9 @@ import pyarrow as pa
 from psycopg import sql
 
 from marina_assets.catalog import audit
-from marina_assets.catalog.model import Kind, Table
+from marina_assets.catalog.model import Table
 from marina_assets.settings import env_int
+from marina_assets.warehouse import pg_binary
 from marina_assets.warehouse.ddl import LOAD_LOG
 from marina_assets.warehouse.dialects import POSTGRES
 from marina_assets.warehouse.dw_versions import PRECLASSIFIED, STATE_SQL, VERSIONS, state_params
@@ -59,10 +61,7 @@ PENDING_BYTES = 256 * 1024 * 1024
 
 
 def eligible(wh: PostgresWarehouse, table: Table) -> bool:
-    key = table.column(table.primary_key[0]) if len(table.primary_key) == 1 else None
-    if key is None or key.type.kind is not Kind.INTEGER:
-        return False
-    if wh.load_classify_min_rows is None:
+    if not table.single_integer_key or wh.load_classify_min_rows is None:
         return False
     # the planner's estimate, or the live rows the last merge logged: a small table's estimate
     # stays 0 until autovacuum gets to it, and the path must not depend on when that happens
@@ -98,8 +97,7 @@ class _Fetch(threading.Thread):
             self.failure = type(e).__name__
 
 
-def _read_keys(con: psycopg.Connection, table: Table) -> DwKeys | None:
-    t = table
+def _read_keys(con: psycopg.Connection, t: Table) -> DwKeys | None:
     with con.transaction():
         triggered, version = con.execute(STATE_SQL, state_params(t)).fetchone() or (False, None)
         if not triggered or version is None:
@@ -122,7 +120,7 @@ def _read_keys(con: psycopg.Connection, table: Table) -> DwKeys | None:
 
 def _int8_arrays(data: bytes, n: int) -> list[np.ndarray]:
     """The `n` int8[] fields of COPY's binary output of one row (a NULL array: empty)."""
-    pos = 19  # signature, flags, header extension length
+    pos = len(pg_binary.HEADER)  # signature, flags, header extension length
     (fields,) = np.frombuffer(data, ">i2", 1, pos)
     if fields != n:
         raise ValueError(f"expected {n} fields, got {fields}")
@@ -173,6 +171,7 @@ class LoadClassifier:
         self._index: DwIndex | None = None
         self._ids: list[pa.Array] = []  # every key loaded, to check they are unique
         self._pending: list[pa.RecordBatch] = []
+        self._pending_bytes = 0
         self._kept: list[pa.RecordBatch] = []
         self._usable = True
 
@@ -186,7 +185,8 @@ class LoadClassifier:
         try:
             self._ids.append(batch.column(key).cast(pa.int64()))
             self._pending.append(batch)
-            if not self._fetch.is_alive() or sum(b.nbytes for b in self._pending) > PENDING_BYTES:
+            self._pending_bytes += batch.nbytes
+            if not self._fetch.is_alive() or self._pending_bytes > PENDING_BYTES:
                 self._drain()
         except Exception as e:  # an optimisation that fails must never fail the load
             self._give_up(e)
@@ -194,6 +194,7 @@ class LoadClassifier:
     def reset(self) -> None:
         self._ids.clear()
         self._pending.clear()
+        self._pending_bytes = 0
         self._kept.clear()
         self._usable = True
         if self._index is not None:
@@ -242,6 +243,7 @@ class LoadClassifier:
             for batch in self._pending:
                 self._keep_changed(self._index, batch)
         self._pending.clear()
+        self._pending_bytes = 0
 
     def _keep_changed(self, index: DwIndex, batch: pa.RecordBatch) -> None:
         hashes = batch.column(audit.ROW_HASH)

@@ -19,8 +19,7 @@ import pyarrow as pa
 from psycopg.sql import Composable
 
 from marina_assets.catalog.model import Table
-from marina_assets.warehouse import pg_binary
-from marina_assets.warehouse import pg_load_classify as load_classify
+from marina_assets.warehouse import pg_binary, pg_load_classify
 from marina_assets.warehouse.backend import Params, Warehouse
 from marina_assets.warehouse.dialects import POSTGRES
 from marina_assets.warehouse.pg_copy import CopyChannel
@@ -64,7 +63,7 @@ class PostgresWarehouse(Warehouse):
         _tune(self.con)
         self.readers = SnapshotReaders(dsn, _tune)
         # DW rows from which a load classifies its keys (`pg_load_classify`); None: never
-        self.load_classify_min_rows: int | None = load_classify.MIN_ROWS
+        self.load_classify_min_rows: int | None = pg_load_classify.MIN_ROWS
 
     def execute(self, sql: str, params: Params = None) -> int:
         self._copy.end()
@@ -201,7 +200,7 @@ class PostgresWarehouse(Warehouse):
 
     def load_delta(self, table: Table, backup_date: date, keys: int) -> tuple[str, int] | None:
         partition = PartitionStore(self).partitions(table, lambda d: d == backup_date)
-        return load_classify.usable_delta(self, table, partition[0], keys) if len(partition) == 1 else None
+        return pg_load_classify.usable_delta(self, table, partition[0], keys) if len(partition) == 1 else None
 
     def existing_columns(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -181,3 +181,12 @@ def test_validation_lists_every_problem() -> None:
     assert "IS_DELETED collides with a pipeline audit column" in msg
     assert "references unknown table Nowhere" in msg
     assert "the limit is 30" in msg
+
+
+def test_single_integer_key_is_one_integer_column_only() -> None:
+    one = table("MOLO", "A", [col("Id", "int"), col("Name", "str(9)")], pk="Id")
+    text = table("MOLO", "B", [col("Code", "str(9)"), col("Name", "str(9)")], pk="Code")
+    two = table("MOLO", "C", [col("Id", "int"), col("Line", "int")], pk=("Id", "Line"))
+    assert (one.single_integer_key, text.single_integer_key, two.single_integer_key) == (True, False, False)
+    # the catalog's own: NetSuite has exactly one table whose key is not one integer column
+    assert sum(not t.single_integer_key for t in system("NS").tables) == 1
